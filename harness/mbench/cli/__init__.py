@@ -1,0 +1,1 @@
+"""The ``mbench`` command line."""

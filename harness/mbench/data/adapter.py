@@ -1,0 +1,72 @@
+"""The dataset adapter interface and the adapter registry.
+
+An adapter reads one public dataset's official on-disk layout. The synthetic stand-in of a task
+is written in the same layout, so the same adapter serves both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mbench.errors import did_you_mean
+
+__all__ = ["DatasetAdapter", "ADAPTERS", "create_adapter"]
+
+
+class DatasetAdapter(ABC):
+    """Reads cases (e.g. patients) of one dataset layout under ``root``."""
+
+    def __init__(self, root: Path, **params: Any) -> None:
+        self.root = Path(root)
+        self.params = params
+
+    @abstractmethod
+    def case_ids(self) -> list[str]:
+        """All case ids present under ``root``, sorted."""
+
+    @abstractmethod
+    def load_input(self, case_id: str) -> dict[str, np.ndarray]:
+        """Input images of a case, by modality name. Never includes the reference."""
+
+    @abstractmethod
+    def load_reference(self, case_id: str) -> np.ndarray:
+        """The reference annotation of a case."""
+
+    @abstractmethod
+    def files(self, case_id: str) -> list[Path]:
+        """Every file read for a case (hashed into the run's data hash)."""
+
+    def groups(self) -> dict[str, str]:
+        """Case id -> group id (patient, site) that must not cross splits. Default: each case its own."""
+        return {c: c for c in self.case_ids()}
+
+    def data_hash(self, case_ids: list[str]) -> str:
+        """sha256 over the names and bytes of every file of the given cases."""
+        digest = hashlib.sha256()
+        for case in sorted(case_ids):
+            for path in self.files(case):
+                digest.update(path.name.encode())
+                with open(path, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(block)
+        return digest.hexdigest()
+
+
+# name -> "module:class", imported lazily
+ADAPTERS: dict[str, str] = {
+    "brats2018": "mbench.data.adapters.brats2018:BraTS2018Adapter",
+}
+
+
+def create_adapter(name: str, root: Path, params: dict[str, Any]) -> DatasetAdapter:
+    """Instantiate a registered adapter."""
+    if name not in ADAPTERS:
+        raise did_you_mean("dataset adapter", name, ADAPTERS)
+    module, cls = ADAPTERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(root, **params)

@@ -1,0 +1,49 @@
+"""Pretrained weights from the standard local caches only: never a download.
+
+The Hugging Face hub cache (``$HF_HOME/hub``, default ``~/.cache/huggingface/hub``) is where timm
+and segmentation-models-pytorch keep ImageNet weights. When a file is not there, the error names the
+exact file, where to put it, and the command to fetch it on a machine with internet access.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mbench.errors import MbenchError
+
+__all__ = ["cached_hub_file"]
+
+
+def _hub_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    return Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+
+
+def cached_hub_file(repo_id: str, filename: str, *, explicit: str | None = None, revision: str | None = None) -> Path:
+    """Local path of ``filename`` from hub repo ``repo_id``: ``explicit`` if given, else the hub cache.
+
+    Raises:
+        MbenchError: the file is not cached; the message says where it must go.
+    """
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise MbenchError(f"pretrained weights file not found: {path}", expected="an existing weights file",
+                              fix="fix model.pretrained_path, or leave it unset to use the hub cache")
+        return path
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, filename, cache_dir=str(_hub_dir()), revision=revision)
+    if isinstance(found, str) and Path(found).is_file():
+        return Path(found)
+    folder = _hub_dir() / f"models--{repo_id.replace('/', '--')}"
+    raise MbenchError(
+        f"pretrained weights for {repo_id} are not in the local cache (mbench never downloads them)",
+        expected=f"{folder}/snapshots/<revision>/{filename}",
+        found="no cached file",
+        fix=f"on a machine with internet run `huggingface-cli download {repo_id} {filename}"
+            f"{' --revision ' + revision if revision else ''}` and copy {folder} to the same place here "
+            "(or set HF_HOME), or pass model.pretrained_path=/path/to/file, or set model.pretrained=false "
+            "(an unofficial run)")

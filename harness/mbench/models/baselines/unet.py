@@ -1,0 +1,100 @@
+"""U-Net learner for binary segmentation (segmentation-models-pytorch), CE + Dice loss."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as nnf
+
+from mbench.models.baselines.pretrained import cached_hub_file
+from mbench.models.baselines.torch_utils import pick_device, replicate_channels, resize, seed_torch, to_tensor
+from mbench.models.baselines.training import fit_supervised
+from mbench.models.capabilities import Progress, no_progress
+
+__all__ = ["UNetSegmenter", "ce_dice_loss"]
+
+
+def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    """Pixel-wise cross-entropy plus soft Dice loss of the foreground class (batch-level Dice)."""
+    target = target.long()
+    ce = nnf.cross_entropy(logits, target)
+    fg = logits.softmax(dim=1)[:, 1]
+    t = (target == 1).float()
+    dice = (2 * (fg * t).sum() + eps) / (fg.sum() + t.sum() + eps)
+    return ce + (1 - dice)
+
+
+class UNetSegmenter:
+    """Binary segmentation U-Net, retrained from scratch at every ``fit``.
+
+    Args:
+        encoder, encoder_depth, decoder_channels: smp ``Unet`` architecture (depth 4 = 4 down / 4 up).
+        in_channels: network input channels (the single-channel image is replicated).
+        optimizer, lr, epochs, batch_size: training settings.
+        image_size: train and predict at this square size (predictions are resized back); None = native.
+        pretrained: ImageNet encoder weights from the local Hugging Face cache (never downloaded).
+        pretrained_path: an explicit encoder weights file instead of the cache.
+        device: ``auto``, ``cpu`` or ``cuda``.
+    """
+
+    def __init__(self, encoder: str = "resnet34", encoder_depth: int = 4,
+                 decoder_channels: tuple[int, ...] | list[int] = (256, 128, 64, 32), in_channels: int = 1,
+                 optimizer: str = "rmsprop", lr: float = 1e-5, epochs: int = 30, batch_size: int = 32,
+                 image_size: int | None = None, pretrained: bool = False, pretrained_path: str | None = None,
+                 device: str = "auto") -> None:
+        self.arch = dict(encoder=encoder, encoder_depth=encoder_depth, decoder_channels=list(decoder_channels),
+                         in_channels=in_channels)
+        self.optimizer, self.lr, self.epochs, self.batch_size = optimizer, lr, epochs, batch_size
+        self.image_size, self.pretrained, self.pretrained_path = image_size, pretrained, pretrained_path
+        self.device = pick_device(device)
+        self.net: torch.nn.Module | None = None
+
+    def build(self) -> torch.nn.Module:
+        """A freshly initialised network (encoder weights loaded when ``pretrained``)."""
+        import segmentation_models_pytorch as smp
+        from segmentation_models_pytorch.encoders import encoders
+
+        a = self.arch
+        net = smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
+                       decoder_channels=a["decoder_channels"], in_channels=3, classes=2)
+        if self.pretrained:
+            from safetensors.torch import load_file
+
+            settings = encoders[a["encoder"]]["pretrained_settings"]["imagenet"]
+            path = cached_hub_file(settings["repo_id"], "model.safetensors", explicit=self.pretrained_path,
+                                   revision=settings.get("revision"))
+            net.encoder.load_state_dict(load_file(str(path)))
+        if a["in_channels"] != 3:
+            net.encoder.set_in_channels(a["in_channels"], pretrained=self.pretrained)
+        return net.to(self.device)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = replicate_channels(resize(x, self.image_size), self.arch["in_channels"])
+        return self.net(x)
+
+    def _loss(self, logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        return ce_dice_loss(logits, resize(masks.unsqueeze(1).float(), self.image_size, "nearest")[:, 0])
+
+    def fit(self, images: np.ndarray, targets: np.ndarray, val_images: np.ndarray, val_targets: np.ndarray, *,
+            score: Callable[[np.ndarray, np.ndarray], float], seed: int, progress: Progress = no_progress) -> dict:
+        seed_torch(seed)
+        self.net = self.build()
+        return fit_supervised(self.net, forward=self._forward, loss_fn=self._loss, predict=self.predict,
+                              images=images, targets=targets, val_images=val_images, val_targets=val_targets,
+                              score=score, optimizer=self.optimizer, lr=self.lr, epochs=self.epochs,
+                              batch_size=self.batch_size, seed=seed, device=self.device, progress=progress)
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Binary masks (N, H, W) uint8 at the input resolution."""
+        if self.net is None:
+            raise RuntimeError("predict() before fit()")
+        self.net.eval()
+        out = []
+        for start in range(0, len(images), max(self.batch_size, 1)):
+            x = to_tensor(images[start:start + self.batch_size], self.device)
+            logits = resize(self._forward(x), tuple(x.shape[-2:]))
+            out.append(logits.argmax(dim=1).to(torch.uint8).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)

@@ -1,0 +1,24 @@
+"""Protocols: experimental designs that expand a run into jobs."""
+
+from __future__ import annotations
+
+from mbench.config.resolve import RunConfig
+from mbench.protocols.base import EvaluationProtocol, Job, RunContext
+
+__all__ = ["PROTOCOLS", "create_protocol", "EvaluationProtocol", "Job", "RunContext"]
+
+# name -> (module:class, one-line description); imported lazily
+PROTOCOLS: dict[str, tuple[str, str]] = {
+    "holdout": ("mbench.protocols.holdout:HoldoutProtocol",
+                "train on train, select the checkpoint on val, score on test"),
+    "active_learning": ("mbench.protocols.active_learning:ActiveLearningProtocol",
+                        "initial labelled set + budget per round; learner retrained each round; sampler plug-in"),
+}
+
+
+def create_protocol(config: RunConfig) -> EvaluationProtocol:
+    """The protocol object for a resolved run."""
+    import importlib
+
+    module, cls = PROTOCOLS[config.task.protocol.name][0].split(":")
+    return getattr(importlib.import_module(module), cls)(config)

@@ -1,0 +1,121 @@
+"""Protocols expand a run into independent jobs; a job is one (task, model, seed, fold, round) unit."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from mbench.config.resolve import RunConfig
+from mbench.data.slices import SliceSet
+from mbench.models.capabilities import Progress
+from mbench.tasks.task import Task
+
+__all__ = ["Job", "RunContext", "EvaluationProtocol", "component_seed", "normalise_images"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work. ``depends_on`` lists job keys whose results this job reads."""
+
+    key: str
+    task: str
+    model: str
+    seed: int
+    fold: int | None = None
+    round: int | None = None
+    depends_on: tuple[str, ...] = ()
+
+    def context(self) -> dict[str, Any]:
+        """The identifying columns copied into every score row."""
+        return {"task": self.task, "model": self.model, "seed": self.seed, "fold": self.fold, "round": self.round}
+
+
+def component_seed(seed: int, component: str, *extra: int) -> int:
+    """A 32-bit seed for one component of a run, derived with ``numpy.random.SeedSequence``.
+
+    Example:
+        >>> component_seed(0, "learner") == component_seed(0, "learner")
+        True
+        >>> component_seed(0, "learner") != component_seed(0, "sampler", 1)
+        True
+    """
+    code = int.from_bytes(component.encode()[:8].ljust(8, b"\0"), "little")
+    return int(np.random.SeedSequence([seed, code, *extra]).generate_state(1)[0])
+
+
+def normalise_images(images: np.ndarray, mode: str, stats: tuple[float, float]) -> np.ndarray:
+    """Apply the task's normalisation to [0, 1] images (N, H, W).
+
+    ``train_zscore`` -> (x - mean) / std with training-set statistics, shape (N, H, W);
+    ``imagenet`` -> replicate to 3 channels and normalise with ImageNet mean / std, shape (N, 3, H, W);
+    ``none`` -> unchanged.
+    """
+    if mode == "train_zscore":
+        return ((images - stats[0]) / stats[1]).astype(np.float32)
+    if mode == "imagenet":
+        mean = np.asarray((0.485, 0.456, 0.406), np.float32)[None, :, None, None]
+        std = np.asarray((0.229, 0.224, 0.225), np.float32)[None, :, None, None]
+        return ((images[:, None] - mean) / std).astype(np.float32)
+    return images
+
+
+class RunContext:
+    """The data of a run, loaded once and shared by its jobs."""
+
+    def __init__(self, config: RunConfig, progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.config = config
+        self.task = Task(config.task, config.card_folder, limit=config.run.limit)
+        self._progress = progress
+
+    def _load(self, name: str) -> SliceSet:
+        cb = (lambda done, total: self._progress(f"loading {name} cases", done, total)) if self._progress else None
+        return self.task.load_split(name, progress=cb)
+
+    @cached_property
+    def train(self) -> SliceSet:
+        return self._load("train")
+
+    @cached_property
+    def val(self) -> SliceSet:
+        return self._load("val")
+
+    @cached_property
+    def test(self) -> SliceSet:
+        return self._load("test")
+
+    @cached_property
+    def train_stats(self) -> tuple[float, float]:
+        """Mean and standard deviation of the training images (for ``train_zscore``)."""
+        return float(self.train.images.mean()), float(self.train.images.std() + 1e-8)
+
+    def model_inputs(self, slices: SliceSet) -> np.ndarray:
+        """Images as the task's learners see them (normalised per the card)."""
+        return normalise_images(slices.images, self.config.task.preprocessing.normalise, self.train_stats)
+
+
+class EvaluationProtocol(ABC):
+    """One experimental design. Subclasses expand jobs and run one job at a time.
+
+    ``run_job`` receives the results of the jobs it depends on and returns a JSON-serialisable
+    result holding ``rows`` (tidy score rows) and anything later jobs need.
+    """
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    def jobs(self) -> list[Job]:
+        """All jobs of the run, dependencies before dependants."""
+
+    @abstractmethod
+    def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
+        """Run one job and return its result."""
+
+    def job_stages(self, job: Job) -> int:
+        """How many progress stages a job reports (for display)."""
+        return 1

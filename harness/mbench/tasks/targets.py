@@ -1,0 +1,30 @@
+"""Targets derived from BraTS-style label maps, by task problem type."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mbench.errors import MbenchError
+
+__all__ = ["TARGETS", "make_targets"]
+
+
+def whole_tumour(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Binary whole-tumour masks: every labelled class (BraTS WT = {1, 2, 4})."""
+    return np.isin(labelmaps, list(labels.values())).astype(np.uint8)
+
+
+def label_presence(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Multi-hot (N, L) presence of each label in each slice, in the order of ``labels``."""
+    flat = labelmaps.reshape(len(labelmaps), -1)
+    return np.stack([(flat == code).any(axis=1) for code in labels.values()], axis=1).astype(np.float32)
+
+
+TARGETS = {"whole_tumour": whole_tumour, "label_presence": label_presence}
+
+
+def make_targets(kind: str, labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Targets of the given kind from label maps."""
+    if kind not in TARGETS:
+        raise MbenchError(f"unknown target {kind!r}", expected=" or ".join(TARGETS), found=kind)
+    return TARGETS[kind](labelmaps, labels)

@@ -1,0 +1,82 @@
+"""A task card bound to its data: adapter, verified split, slices per split, targets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from mbench.config.schema import TaskSpec
+from mbench.data.adapter import DatasetAdapter, create_adapter
+from mbench.data.slices import SliceSet, extract_slices
+from mbench.data.split import SplitManifest
+from mbench.data.synthetic import generate_standin
+from mbench.tasks.targets import make_targets
+
+__all__ = ["Task"]
+
+log = logging.getLogger(__name__)
+
+
+class Task:
+    """A :class:`TaskSpec` with its data.
+
+    Args:
+        spec: the (resolved) task card.
+        card_folder: folder of the card; split files are relative to it.
+        limit: keep at most this many samples per split (tests and smoke runs; makes a run unofficial).
+    """
+
+    def __init__(self, spec: TaskSpec, card_folder: Path, limit: int | None = None) -> None:
+        self.spec, self.card_folder, self.limit = spec, Path(card_folder), limit
+
+    @property
+    def data_source(self) -> str:
+        """``real`` when ``data.root`` is set, else ``synthetic`` (the embedded stand-in)."""
+        return "real" if self.spec.data.root else "synthetic"
+
+    @cached_property
+    def data_root(self) -> Path:
+        """The dataset folder: ``data.root``, or the generated stand-in."""
+        if self.spec.data.root:
+            return Path(self.spec.data.root).expanduser()
+        standin = self.spec.data.standin
+        return generate_standin(standin.generator, dict(standin.params))
+
+    @cached_property
+    def adapter(self) -> DatasetAdapter:
+        return create_adapter(self.spec.data.adapter, self.data_root, dict(self.spec.data.params))
+
+    @cached_property
+    def split(self) -> SplitManifest:
+        """The split manifest for this data source, hash-checked, leak-checked and coverage-checked."""
+        ref = self.spec.data.split if self.data_source == "real" else self.spec.data.standin.split
+        manifest = SplitManifest.load(self.card_folder / ref.file, ref.sha256)
+        manifest.check_disjoint(self.adapter.groups())
+        manifest.check_coverage(self.adapter.case_ids(), str(self.data_root))
+        return manifest
+
+    def data_hash(self) -> str:
+        """sha256 over every file of every case in the split."""
+        return self.adapter.data_hash([c for ids in self.split.splits.values() for c in ids])
+
+    def load_split(self, name: str, progress: Callable[[int, int], None] | None = None) -> SliceSet:
+        """Slices of one split (``train``, ``val`` or ``test``), truncated to ``limit`` if set."""
+        s = self.spec
+        cases = self.split.ids(name)
+        slices = extract_slices(self.adapter, cases, main=s.slicing.main_modality, aux=s.slicing.aux_modality,
+                                min_pixels=s.slicing.min_foreground_pixels,
+                                percentiles=s.preprocessing.clip_percentiles, region=s.preprocessing.clip_region,
+                                progress=progress)
+        if self.limit is not None and len(slices) > self.limit:
+            keep = np.sort(np.random.default_rng(0).choice(len(slices), self.limit, replace=False))
+            slices = slices.take(keep)
+        log.info("%s: %d %s slices from %d cases", s.id, len(slices), name, len(cases))
+        return slices
+
+    def targets(self, slices: SliceSet) -> np.ndarray:
+        """Training / scoring targets of the task from reference label maps."""
+        return make_targets(self.spec.target, slices.labelmaps, self.spec.labels)
