@@ -53,6 +53,8 @@ def execute_run(config: RunConfig, observer: RunObserver | None = None, *, fresh
     ctx = RunContext(config, progress=loading_progress)
     task = ctx.task
     split = task.split  # verifies hash, leaks and coverage before any work
+    for name in ("train", "val", "test"):  # load (and check) the data before the first job
+        getattr(ctx, name)
     record: dict[str, Any] = {
         "run_id": config.run_id, "status": "running", "task": config.task.id, "task_version": config.task.version,
         "model": config.model, "official": config.official, "unofficial_reasons": list(config.unofficial_reasons),

@@ -11,7 +11,7 @@ from rich.table import Table
 from mbench.protocols.base import Job
 from mbench.results.summary import format_summary
 
-__all__ = ["RichRunObserver", "summary_table", "console"]
+__all__ = ["RichRunObserver", "print_summary", "console"]
 
 console = Console(stderr=False)
 
@@ -71,19 +71,19 @@ class RichRunObserver:
         self.progress.advance(self.overall)
 
 
-def summary_table(record: dict[str, Any], summary: dict[str, Any], references: list[dict] | None = None) -> Table:
-    """The learning-curve / results table of a run."""
+def print_summary(record: dict[str, Any], summary: dict[str, Any], references: list[dict] | None = None) -> None:
+    """Print a run's header line, its learning-curve / results table, and the paper's numbers."""
     status = "[green]OFFICIAL[/green]" if record["official"] else "[yellow]UNOFFICIAL[/yellow]"
-    title = f"{record['task']} · {record['model']} · {status} · data: {record['data']['source']}"
-    table = Table(title=title, title_justify="left")
+    console.print(f"[bold]{record['task']}[/bold] · model [bold]{record['model']}[/bold] · {status} · "
+                  f"data: {record['data']['source']} · seeds {record['seeds']}")
+    if not record["official"]:
+        console.print("  unofficial because: " + "; ".join(record["unofficial_reasons"]), style="yellow")
+    table = Table()
     rows = format_summary(summary)
     for i, head in enumerate(rows[0]):
-        table.add_column(head, justify="right" if i else "left")
+        table.add_column(head, justify="right" if i else "left", no_wrap=True)
     for row in rows[1:]:
-        table.add_row(*row, end_section=row[0] == "AULC")
-    if not record["official"]:
-        table.caption = "unofficial: " + "; ".join(record["unofficial_reasons"])
-    if references:
-        refs = "; ".join(f"{r['metric']} {r['value']} — {r['setting']} [{r['source']}]" for r in references)
-        table.caption = ((table.caption + "\n") if table.caption else "") + "paper: " + refs
-    return table
+        table.add_row(*row)
+    console.print(table)
+    for r in references or []:
+        console.print(f"  reported in paper: {r['metric']} = {r['value']} ({r['setting']}; {r['source']})")

@@ -47,7 +47,7 @@ def _split_assignments(items: list[str], required: tuple[str, ...]) -> tuple[dic
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mbench.cli.display import RichRunObserver, console, summary_table
+    from mbench.cli.display import RichRunObserver, console, print_summary
     from mbench.config.resolve import resolve_run_config
 
     named, overrides = _split_assignments(args.assignments, ("task", "model"))
@@ -67,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with RichRunObserver(n_jobs) as observer:
         folder = execute_run(config, observer, fresh=args.fresh, loading_progress=observer.loading)
     record, summary = folder.read_record(), folder.read_summary()
-    console.print(summary_table(record, summary, [r.model_dump() for r in config.task.reference_results]))
+    print_summary(record, summary, [r.model_dump() for r in config.task.reference_results])
     console.print(f"results: {folder.path}")
     return 0
 
@@ -82,7 +82,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         from mbench.tasks.registry import list_task_cards
 
         for col in ("id", "aliases", "problem", "protocol", "primary", "models", "version"):
-            table.add_column(col)
+            table.add_column(col, no_wrap=col == "id")
         for card in list_task_cards():
             s = card.spec
             table.add_row(s.id, ", ".join(s.aliases), s.problem, s.protocol.name, s.metrics.primary,
@@ -95,6 +95,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         for entry in all_models().values():
             params = ", ".join(f"{k}={v}" for k, v in entry.defaults.items())
             table.add_row(entry.id, entry.kind, entry.description, params)
+        table.columns[0].no_wrap = True
     elif args.what == "metrics":
         from mbench.metrics.registry import METRICS
 
@@ -151,7 +152,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from mbench.cli.display import console, summary_table
+    from mbench.cli.display import console, print_summary
     from mbench.paths import results_dir
     from mbench.results.store import ResultsStore
 
@@ -162,7 +163,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=1))
         return 0
     refs = record["config"]["task"].get("reference_results", [])
-    console.print(summary_table(record, summary, refs))
+    print_summary(record, summary, refs)
     console.print(f"status: {record['status']} · config {record['config_hash'][:12]} · git {record['environment']['git']['sha']}"
                   f" · split {record['split']['sha256'][:12]} · data {record['data']['sha256'][:12]}")
     return 0

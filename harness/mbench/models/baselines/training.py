@@ -47,7 +47,7 @@ def fit_supervised(net: torch.nn.Module, *, forward: Callable[[torch.Tensor], to
             loss = loss_fn(forward(x), y)
             loss.backward()
             opt.step()
-            total, count = total + float(loss) * len(idx), count + len(idx)
+            total, count = total + loss.item() * len(idx), count + len(idx)
         net.eval()
         val = float(score(predict(val_images), val_targets))
         history.append({"epoch": epoch, "loss": total / max(count, 1), "val_score": val})

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 
+from mbench.errors import MbenchError
 from mbench.models.baselines.pretrained import cached_hub_file
 from mbench.models.baselines.torch_utils import pick_device, replicate_channels, resize, seed_torch, to_tensor
 from mbench.models.baselines.training import fit_supervised
@@ -57,17 +58,24 @@ class UNetSegmenter:
         from segmentation_models_pytorch.encoders import encoders
 
         a = self.arch
+        if not self.pretrained:
+            return smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
+                            decoder_channels=a["decoder_channels"], in_channels=a["in_channels"],
+                            classes=2).to(self.device)
+        if a["encoder"] not in encoders:
+            raise MbenchError(f"pretrained=true is supported for smp's own encoders, not {a['encoder']!r}",
+                              expected="e.g. resnet18, resnet34, resnet50", found=a["encoder"],
+                              fix="choose e.g. encoder=resnet34, or pretrained=false")
+        from safetensors.torch import load_file
+
         net = smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
                        decoder_channels=a["decoder_channels"], in_channels=3, classes=2)
-        if self.pretrained:
-            from safetensors.torch import load_file
-
-            settings = encoders[a["encoder"]]["pretrained_settings"]["imagenet"]
-            path = cached_hub_file(settings["repo_id"], "model.safetensors", explicit=self.pretrained_path,
-                                   revision=settings.get("revision"))
-            net.encoder.load_state_dict(load_file(str(path)))
+        settings = encoders[a["encoder"]]["pretrained_settings"]["imagenet"]
+        path = cached_hub_file(settings["repo_id"], "model.safetensors", explicit=self.pretrained_path,
+                               revision=settings.get("revision"))
+        net.encoder.load_state_dict(load_file(str(path)))
         if a["in_channels"] != 3:
-            net.encoder.set_in_channels(a["in_channels"], pretrained=self.pretrained)
+            net.encoder.set_in_channels(a["in_channels"], pretrained=True)
         return net.to(self.device)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:

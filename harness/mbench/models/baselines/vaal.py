@@ -180,7 +180,7 @@ class _AdversarialVAESampler(ABC):
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
-            losses.append((float(vae_loss), float(d_loss)))
+            losses.append((vae_loss.item(), d_loss.item()))
             progress("sampler", step + 1, steps + 1)
         scores = self.score(vae, disc, view, unlabelled, channels)
         progress("sampler", steps + 1, steps + 1)
