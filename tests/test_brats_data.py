@@ -110,3 +110,28 @@ def test_adapter_errors_say_what_to_fix(tmp_path):
 def test_adapter_reads_a_flat_folder_of_cases(standin):
     root, ids = standin
     assert BraTS2018Adapter(root / "HGG").case_ids() == ids
+
+
+def test_real_layout_with_the_real_split_manifest(tmp_path, capsys):
+    """The real path end to end: data.root with the 210 BraTS 2018 HGG ids passes the pinned real split."""
+    from mbench.cli.main import main
+    from mbench.config.resolve import resolve_run_config
+    from mbench.paths import tasks_dir
+    from mbench.tasks.task import Task
+
+    ids = (tasks_dir() / "brats18" / "splits" / "brats18_hgg_case_ids.txt").read_text().split()
+    root = tmp_path / "MICCAI_BraTS_2018_Data_Training"
+    generate_brats2018(root, shape=(16, 16, 4), case_ids=ids, seed=1)
+    config = resolve_run_config("brats", "mvaal", {"data.root": str(root)})
+    assert config.official
+    task = Task(config.task, config.card_folder)
+    assert task.data_source == "real"
+    assert {k: len(v) for k, v in task.split.splits.items()} == {"train": 135, "val": 33, "test": 42}
+    assert main(["validate", "task=brats", f"data.root={root}"]) == 0
+    assert "real at" in capsys.readouterr().out
+    # one patient missing from the release: a clear error, not a silently smaller test set
+    import shutil
+
+    shutil.rmtree(root / "HGG" / task.split.ids("test")[0])
+    assert main(["validate", "task=brats", f"data.root={root}"]) == 2
+    assert "1 case(s) of the split manifest are missing" in capsys.readouterr().out

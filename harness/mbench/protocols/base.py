@@ -94,8 +94,12 @@ class RunContext:
         return float(self.train.images.mean()), float(self.train.images.std() + 1e-8)
 
     def model_inputs(self, slices: SliceSet) -> np.ndarray:
-        """Images as the task's learners see them (normalised per the card)."""
-        return normalise_images(slices.images, self.config.task.preprocessing.normalise, self.train_stats)
+        """Images as the task's learners see them (normalised per the card), computed once per set."""
+        cache = self.__dict__.setdefault("_model_inputs", {})
+        if id(slices) not in cache:
+            cache[id(slices)] = normalise_images(slices.images, self.config.task.preprocessing.normalise,
+                                                 self.train_stats)
+        return cache[id(slices)]
 
 
 class EvaluationProtocol(ABC):

@@ -124,8 +124,11 @@ def _patient(seed: np.random.SeedSequence, shape: tuple[int, int, int]) -> tuple
 
 def generate_brats2018(root: Path, *, n_patients: int = 120, shape: tuple[int, int, int] = (128, 128, 40),
                        spacing: tuple[float, float, float] = (1.875, 1.875, 3.875), seed: int = 2018,
-                       id_prefix: str = "Brats18_SYN") -> list[str]:
+                       id_prefix: str = "Brats18_SYN", case_ids: list[str] | None = None) -> list[str]:
     """Write the stand-in under ``root`` and return the case ids, in the BraTS 2018 HGG layout.
+
+    Case ids are ``<id_prefix>_<NNN>_1``, or exactly ``case_ids`` when given (then ``n_patients``
+    is ignored), e.g. the real release's ids to exercise the real split manifest end to end.
 
     Example:
         >>> import tempfile, pathlib
@@ -137,9 +140,9 @@ def generate_brats2018(root: Path, *, n_patients: int = 120, shape: tuple[int, i
 
     shape = tuple(int(s) for s in shape)
     affine = np.diag([-spacing[0], -spacing[1], spacing[2], 1.0])
+    names = list(case_ids) if case_ids is not None else [f"{id_prefix}_{i + 1:03d}_1" for i in range(n_patients)]
     ids = []
-    for i, child in enumerate(np.random.SeedSequence(seed).spawn(n_patients)):
-        case = f"{id_prefix}_{i + 1:03d}_1"
+    for case, child in zip(names, np.random.SeedSequence(seed).spawn(len(names))):
         images, labels = _patient(child, shape)
         folder = Path(root) / "HGG" / case
         folder.mkdir(parents=True, exist_ok=True)

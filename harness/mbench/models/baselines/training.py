@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import copy
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from mbench.models.baselines.torch_utils import batches, make_optimizer, seed_torch, to_tensor
-from mbench.models.capabilities import Progress
+from mbench.models.baselines.torch_utils import batches, make_optimizer, pick_device, seed_torch, to_tensor
+from mbench.models.capabilities import Progress, no_progress
 
-__all__ = ["fit_supervised"]
+__all__ = ["fit_supervised", "SupervisedLearner"]
 
 
 def fit_supervised(net: torch.nn.Module, *, forward: Callable[[torch.Tensor], torch.Tensor],
@@ -59,3 +60,56 @@ def fit_supervised(net: torch.nn.Module, *, forward: Callable[[torch.Tensor], to
     net.eval()
     return {"history": history, "best_epoch": best_epoch, "best_val_score": best_score,
             "seconds": time.perf_counter() - start}
+
+
+class SupervisedLearner(ABC):
+    """Base of the torch learners: a fresh network per ``fit``, batched ``predict`` at the input size.
+
+    Subclasses say how to build the network for the given targets, how to run it on a batch, the
+    loss, and how raw outputs become the task's predictions.
+    """
+
+    def __init__(self, optimizer: str, lr: float, epochs: int, batch_size: int, image_size: int | None,
+                 device: str) -> None:
+        self.optimizer, self.lr, self.epochs, self.batch_size = optimizer, lr, epochs, batch_size
+        self.image_size = image_size
+        self.device = pick_device(device)
+        self.net: torch.nn.Module | None = None
+
+    @abstractmethod
+    def build(self, targets: np.ndarray) -> torch.nn.Module:
+        """A freshly initialised network for these targets, on ``self.device``."""
+
+    @abstractmethod
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Network output for an input batch (N, C, H, W)."""
+
+    @abstractmethod
+    def _loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Training loss."""
+
+    @abstractmethod
+    def _to_prediction(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The task's prediction from the network output (e.g. a mask at the input size)."""
+
+    def fit(self, images: np.ndarray, targets: np.ndarray, val_images: np.ndarray, val_targets: np.ndarray, *,
+            score: Callable[[np.ndarray, np.ndarray], float], seed: int, progress: Progress = no_progress) -> dict:
+        """Train from scratch, keeping the checkpoint with the best validation ``score``."""
+        seed_torch(seed)
+        self.net = self.build(targets)
+        return fit_supervised(self.net, forward=self._forward, loss_fn=self._loss, predict=self.predict,
+                              images=images, targets=targets, val_images=val_images, val_targets=val_targets,
+                              score=score, optimizer=self.optimizer, lr=self.lr, epochs=self.epochs,
+                              batch_size=self.batch_size, seed=seed, device=self.device, progress=progress)
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Predictions for (N, H, W) or (N, C, H, W) images, in batches."""
+        if self.net is None:
+            raise RuntimeError("predict() before fit()")
+        self.net.eval()
+        out = []
+        for start in range(0, len(images), max(self.batch_size, 1)):
+            x = to_tensor(images[start:start + self.batch_size], self.device)
+            out.append(self._to_prediction(self._forward(x), x).cpu().numpy())
+        return np.concatenate(out)

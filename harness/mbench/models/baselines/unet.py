@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as nnf
 
 from mbench.errors import MbenchError
 from mbench.models.baselines.pretrained import cached_hub_file
-from mbench.models.baselines.torch_utils import pick_device, replicate_channels, resize, seed_torch, to_tensor
-from mbench.models.baselines.training import fit_supervised
-from mbench.models.capabilities import Progress, no_progress
+from mbench.models.baselines.torch_utils import replicate_channels, resize
+from mbench.models.baselines.training import SupervisedLearner
 
 __all__ = ["UNetSegmenter", "ce_dice_loss"]
 
@@ -27,7 +24,7 @@ def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -
     return ce + (1 - dice)
 
 
-class UNetSegmenter:
+class UNetSegmenter(SupervisedLearner):
     """Binary segmentation U-Net, retrained from scratch at every ``fit``.
 
     Args:
@@ -45,14 +42,12 @@ class UNetSegmenter:
                  optimizer: str = "rmsprop", lr: float = 1e-5, epochs: int = 30, batch_size: int = 32,
                  image_size: int | None = None, pretrained: bool = False, pretrained_path: str | None = None,
                  device: str = "auto") -> None:
+        super().__init__(optimizer, lr, epochs, batch_size, image_size, device)
         self.arch = dict(encoder=encoder, encoder_depth=encoder_depth, decoder_channels=list(decoder_channels),
                          in_channels=in_channels)
-        self.optimizer, self.lr, self.epochs, self.batch_size = optimizer, lr, epochs, batch_size
-        self.image_size, self.pretrained, self.pretrained_path = image_size, pretrained, pretrained_path
-        self.device = pick_device(device)
-        self.net: torch.nn.Module | None = None
+        self.pretrained, self.pretrained_path = pretrained, pretrained_path
 
-    def build(self) -> torch.nn.Module:
+    def build(self, targets: np.ndarray | None = None) -> torch.nn.Module:
         """A freshly initialised network (encoder weights loaded when ``pretrained``)."""
         import segmentation_models_pytorch as smp
         from segmentation_models_pytorch.encoders import encoders
@@ -85,24 +80,6 @@ class UNetSegmenter:
     def _loss(self, logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         return ce_dice_loss(logits, resize(masks.unsqueeze(1).float(), self.image_size, "nearest")[:, 0])
 
-    def fit(self, images: np.ndarray, targets: np.ndarray, val_images: np.ndarray, val_targets: np.ndarray, *,
-            score: Callable[[np.ndarray, np.ndarray], float], seed: int, progress: Progress = no_progress) -> dict:
-        seed_torch(seed)
-        self.net = self.build()
-        return fit_supervised(self.net, forward=self._forward, loss_fn=self._loss, predict=self.predict,
-                              images=images, targets=targets, val_images=val_images, val_targets=val_targets,
-                              score=score, optimizer=self.optimizer, lr=self.lr, epochs=self.epochs,
-                              batch_size=self.batch_size, seed=seed, device=self.device, progress=progress)
-
-    @torch.inference_mode()
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Binary masks (N, H, W) uint8 at the input resolution."""
-        if self.net is None:
-            raise RuntimeError("predict() before fit()")
-        self.net.eval()
-        out = []
-        for start in range(0, len(images), max(self.batch_size, 1)):
-            x = to_tensor(images[start:start + self.batch_size], self.device)
-            logits = resize(self._forward(x), tuple(x.shape[-2:]))
-            out.append(logits.argmax(dim=1).to(torch.uint8).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
+    def _to_prediction(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Binary mask (N, H, W) uint8 at the input resolution."""
+        return resize(logits, tuple(x.shape[-2:])).argmax(dim=1).to(torch.uint8)
