@@ -128,3 +128,19 @@ def test_holdout_task_with_unet(use_tiny_tasks, results):
     record = folder.read_record()
     assert record["status"] == "complete" and record["jobs_total"] == 1
     assert folder.read_job("seed0")["train_log"]["best_epoch"] >= 1
+
+
+def test_region_task_reports_wt_tc_et_dice_and_hd95_with_its_profile(use_tiny_tasks, results):
+    config = resolve_run_config("tiny-brats-regions", "unet", {"run.out": str(results)}, quick=True)
+    folder = execute_run(config)
+    rows = folder.read_scores()
+    assert {(r["metric"], r["region"]) for r in rows} == {(m, g) for m in ("dice", "hd95") for g in ("WT", "TC", "ET")}
+    record = folder.read_record()
+    assert record["conventions"]["distance_worst"] == 339.41
+    summary = json.loads((folder.path / "summary.json").read_text())
+    assert set(summary["metrics"]) == {"dice:WT", "dice:TC", "dice:ET", "hd95:WT", "hd95:TC", "hd95:ET"}
+    # infinite distances are replaced by the declared worst value, and the row says so
+    for r in rows:
+        assert np.isfinite(float(r["value"]))
+        if r["metric"] == "hd95" and r["note"].startswith("inf"):
+            assert float(r["value"]) == 339.41

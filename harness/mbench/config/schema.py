@@ -117,6 +117,9 @@ class ConventionProfile(StrictModel):
     both_empty: float | None = Field(1.0, description="score when reference and prediction are both empty")
     reference_empty_prediction_not: float | None = 0.0
     aggregation: Literal["per_case_mean", "pooled"] = "per_case_mean"
+    distance_worst: float | None = Field(None, description="value (mm) that replaces an infinite distance when exactly "
+                                                           "one mask is empty; None keeps inf")
+    spacing_source: str = "image header"
     case_unit: str = Field("case", description="what one scored case is, e.g. '2D axial slice'")
     notes: str = ""
 
@@ -129,7 +132,7 @@ class MetricsSpec(StrictModel):
     conventions: ConventionProfile = ConventionProfile()
 
     @model_validator(mode="after")
-    def _primary_reported(self) -> "MetricsSpec":
+    def _primary_reported(self) -> "MetricsSpec":  # noqa: D401
         if self.primary not in self.report:
             raise ValueError(f"primary metric {self.primary!r} must be listed in report {self.report}")
         return self
@@ -158,7 +161,9 @@ class TaskSpec(StrictModel):
     data: DataSpec
     slicing: SlicingSpec
     labels: dict[str, int] = Field(description="label name -> integer code in the reference label maps")
-    target: Literal["whole_tumour", "label_presence"]
+    target: Literal["whole_tumour", "label_presence", "label_index"]
+    regions: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="scored regions as sets of label names, e.g. WT: [NCR, ED, ET]")
     preprocessing: PreprocessingSpec = PreprocessingSpec()
     protocol: ProtocolSpec
     metrics: MetricsSpec
@@ -166,3 +171,15 @@ class TaskSpec(StrictModel):
     model_defaults: dict[str, dict[str, Any]] = {}
     reference_results: list[ReferenceResult] = []
     quick: dict[str, Any] = Field(default_factory=dict, description="overrides for the unofficial quick setting")
+
+    @model_validator(mode="after")
+    def _regions_use_known_labels(self) -> "TaskSpec":
+        for region, names in self.regions.items():
+            unknown = [n for n in names if n not in self.labels]
+            if unknown:
+                raise ValueError(f"region {region!r} uses labels {unknown} not in labels {list(self.labels)}")
+        return self
+
+    def region_codes(self) -> dict[str, tuple[int, ...]]:
+        """Regions as tuples of label codes, e.g. ``{"WT": (1, 2, 4)}``."""
+        return {r: tuple(self.labels[n] for n in names) for r, names in self.regions.items()}

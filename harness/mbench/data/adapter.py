@@ -42,6 +42,10 @@ class DatasetAdapter(ABC):
     def files(self, case_id: str) -> list[Path]:
         """Every file read for a case (hashed into the run's data hash)."""
 
+    def spacing(self, case_id: str) -> tuple[float, ...] | None:
+        """Voxel spacing in mm from the image header, or None when the format has none."""
+        return None
+
     def groups(self) -> dict[str, str]:
         """Case id -> group id (patient, site) that must not cross splits. Default: each case its own."""
         return {c: c for c in self.case_ids()}

@@ -21,6 +21,7 @@ class SliceSet:
     images: np.ndarray  # (N, H, W) float32 main modality, in [0, 1]
     aux: np.ndarray | None  # (N, H, W) float32 auxiliary modality, or None
     labelmaps: np.ndarray  # (N, H, W) uint8 reference label maps
+    spacing: np.ndarray | None = None  # (N, 2) in-plane pixel spacing in mm
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -29,7 +30,8 @@ class SliceSet:
         """The slices at the given positions."""
         index = np.asarray(index, dtype=int)
         return SliceSet([self.ids[i] for i in index], [self.groups[i] for i in index], self.images[index],
-                        None if self.aux is None else self.aux[index], self.labelmaps[index])
+                        None if self.aux is None else self.aux[index], self.labelmaps[index],
+                        None if self.spacing is None else self.spacing[index])
 
     def positions(self, ids: list[str]) -> np.ndarray:
         """Positions of the given ids in this set."""
@@ -64,7 +66,7 @@ def extract_slices(adapter: DatasetAdapter, case_ids: list[str], *, main: str, a
                    percentiles: tuple[float, float], region: str,
                    progress: Callable[[int, int], None] | None = None) -> SliceSet:
     """Axial (last-axis) slices of each case whose reference has at least ``min_pixels`` foreground pixels."""
-    ids, groups, images, auxes, labels = [], [], [], [], []
+    ids, groups, images, auxes, labels, spacings = [], [], [], [], [], []
     for k, case in enumerate(case_ids):
         seg = adapter.load_reference(case)
         keep = np.flatnonzero((seg > 0).sum(axis=(0, 1)) >= min_pixels)
@@ -72,11 +74,14 @@ def extract_slices(adapter: DatasetAdapter, case_ids: list[str], *, main: str, a
             volumes = adapter.load_input(case)
             main_vol = clip_and_scale(volumes[main], percentiles, region)
             aux_vol = clip_and_scale(volumes[aux], percentiles, region) if aux else None
+            spacing = adapter.spacing(case)
+            in_plane = tuple(spacing[:2]) if spacing else (1.0, 1.0)
             for z in keep:
                 ids.append(f"{case}:z{z:03d}")
                 groups.append(case)
                 images.append(main_vol[:, :, z])
                 labels.append(seg[:, :, z])
+                spacings.append(in_plane)
                 if aux_vol is not None:
                     auxes.append(aux_vol[:, :, z])
         if progress:
@@ -85,4 +90,5 @@ def extract_slices(adapter: DatasetAdapter, case_ids: list[str], *, main: str, a
         shape = (0, 0, 0)
         return SliceSet([], [], np.zeros(shape, np.float32), np.zeros(shape, np.float32) if aux else None,
                         np.zeros(shape, np.uint8))
-    return SliceSet(ids, groups, np.stack(images), np.stack(auxes) if aux else None, np.stack(labels))
+    return SliceSet(ids, groups, np.stack(images), np.stack(auxes) if aux else None, np.stack(labels),
+                    np.asarray(spacings, dtype=float))

@@ -105,7 +105,7 @@ class ActiveLearningProtocol(EvaluationProtocol):
         t0 = time.perf_counter()
         test_pred = learner.predict(ctx.model_inputs(ctx.test))
         rows = score_rows(cfg.task, ctx.test.ids, ctx.test.groups, test_pred, ctx.task.targets(ctx.test),
-                          {**job.context(), "n_labelled": len(labelled)})
+                          {**job.context(), "n_labelled": len(labelled)}, ctx.test.labelmaps, ctx.test.spacing)
         timings["test_s"] = time.perf_counter() - t0
 
         selected: list[str] = []

@@ -31,7 +31,7 @@ class HoldoutProtocol(EvaluationProtocol):
         t0 = time.perf_counter()
         pred = learner.predict(ctx.model_inputs(ctx.test))
         rows = score_rows(cfg.task, ctx.test.ids, ctx.test.groups, pred, ctx.task.targets(ctx.test),
-                          {**job.context(), "n_labelled": len(ctx.train)})
+                          {**job.context(), "n_labelled": len(ctx.train)}, ctx.test.labelmaps, ctx.test.spacing)
         return {"rows": rows, "train_log": train_log, "n_labelled": len(ctx.train),
                 "timings": {"train_s": train_s, "test_s": time.perf_counter() - t0},
                 "predictions": pred.round(6).tolist() if pred.ndim == 2 else None}

@@ -4,7 +4,8 @@ Layout of ``<out>/<run_id>/``::
 
     run.json      provenance: git sha, versions, task/split/data hashes, resolved config, seeds, device, timings
     jobs/<key>.json   one finished job each (score rows, selected ids, training log, timings)
-    scores.csv    tidy per-case scores: run, task, model, seed, fold, round, n_labelled, case, group, metric, value, note
+    scores.csv    tidy per-case scores: run, task, model, seed, fold, round, n_labelled, case, group, region, metric,
+                  value, note (region is empty unless the task scores regions, e.g. BraTS WT / TC / ET)
     summary.json  aggregates (and the learning curve for active learning)
     summary.txt   the summary table as printed
 """
@@ -23,8 +24,8 @@ from mbench.errors import MbenchError
 
 __all__ = ["atomic_write_text", "RunFolder", "ResultsStore", "SCORE_COLUMNS"]
 
-SCORE_COLUMNS = ["run", "task", "model", "seed", "fold", "round", "n_labelled", "case", "group", "metric", "value",
-                 "note"]
+SCORE_COLUMNS = ["run", "task", "model", "seed", "fold", "round", "n_labelled", "case", "group", "region", "metric",
+                 "value", "note"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:

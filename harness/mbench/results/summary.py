@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["summarise", "per_seed_values", "format_summary"]
+__all__ = ["summarise", "per_seed_values", "format_summary", "metric_label"]
 
 
 def _float(v: Any) -> float:
@@ -18,8 +18,14 @@ def _float(v: Any) -> float:
         return math.nan
 
 
+def metric_label(row: dict[str, Any]) -> str:
+    """``metric`` or ``metric:region`` for region-scored rows (e.g. ``dice:WT``)."""
+    region = row.get("region") or ""
+    return f"{row['metric']}:{region}" if region else row["metric"]
+
+
 def per_seed_values(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
-    """(metric, round, n_labelled, seed) -> {value, n, n_valid, n_nan}; case-level metrics averaged over cases.
+    """(metric label, round, n_labelled, seed) -> {value, n, n_valid, n_nan}; case-level metrics averaged over cases.
 
     NaN case scores are not dropped silently: they are counted in ``n_nan`` and left out of the mean.
     """
@@ -27,7 +33,7 @@ def per_seed_values(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     for row in rows:
         rnd = row.get("round")
         rnd = None if rnd in (None, "") else int(rnd)
-        key = (row["metric"], rnd, int(row["n_labelled"]), int(row["seed"]))
+        key = (metric_label(row), rnd, int(row["n_labelled"]), int(row["seed"]))
         buckets[key].append(_float(row["value"]))
     out = {}
     for key, values in buckets.items():
@@ -46,15 +52,20 @@ def _aulc(curve: list[tuple[int, float]]) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2) / (x[-1] - x[0]))
 
 
-def summarise(rows: list[dict[str, Any]], metrics: list[str]) -> dict[str, Any]:
-    """Per metric: one entry per (round, n_labelled) with mean ± sd over seeds and the per-seed values.
+def summarise(rows: list[dict[str, Any]], metrics: list[str] | None = None) -> dict[str, Any]:
+    """Per metric label: one entry per (round, n_labelled) with mean ± sd over seeds and the per-seed values.
+
+    ``metrics`` orders the metric labels (default: as they first appear in ``rows``).
 
     For active-learning runs (rounds present) the normalised area under the learning curve is added
     per seed and as mean ± sd.
     """
     per_seed = per_seed_values(rows)
+    labels = list(dict.fromkeys(metric_label(r) for r in rows))
+    if metrics is not None:
+        labels = sorted(labels, key=lambda m: (metrics.index(m.split(":")[0]) if m.split(":")[0] in metrics else 99))
     summary: dict[str, Any] = {"metrics": {}}
-    for metric in metrics:
+    for metric in labels:
         points = sorted({(k[1], k[2]) for k in per_seed if k[0] == metric}, key=lambda p: (p[0] or 0, p[1]))
         entries = []
         for rnd, n_lab in points:

@@ -6,7 +6,7 @@ import numpy as np
 
 from mbench.errors import MbenchError
 
-__all__ = ["TARGETS", "make_targets"]
+__all__ = ["TARGETS", "make_targets", "index_to_labels"]
 
 
 def whole_tumour(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
@@ -20,7 +20,21 @@ def label_presence(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
     return np.stack([(flat == code).any(axis=1) for code in labels.values()], axis=1).astype(np.float32)
 
 
-TARGETS = {"whole_tumour": whole_tumour, "label_presence": label_presence}
+def label_index(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Class-index maps: 0 background, i + 1 for the i-th label of ``labels`` (for multi-class learners)."""
+    out = np.zeros(labelmaps.shape, dtype=np.uint8)
+    for i, code in enumerate(labels.values()):
+        out[labelmaps == code] = i + 1
+    return out
+
+
+def index_to_labels(indices: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Inverse of :func:`label_index`: class indices back to the dataset's label codes."""
+    codes = np.asarray([0, *labels.values()], dtype=np.int64)
+    return codes[np.asarray(indices, dtype=np.int64)]
+
+
+TARGETS = {"whole_tumour": whole_tumour, "label_presence": label_presence, "label_index": label_index}
 
 
 def make_targets(kind: str, labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:

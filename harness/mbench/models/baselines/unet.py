@@ -15,19 +15,21 @@ __all__ = ["UNetSegmenter", "ce_dice_loss"]
 
 
 def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
-    """Pixel-wise cross-entropy plus soft Dice loss of the foreground class (batch-level Dice)."""
+    """Pixel-wise cross-entropy plus soft Dice loss, averaged over the foreground classes (batch-level Dice)."""
     target = target.long()
     ce = nnf.cross_entropy(logits, target)
-    fg = logits.softmax(dim=1)[:, 1]
-    t = (target == 1).float()
-    dice = (2 * (fg * t).sum() + eps) / (fg.sum() + t.sum() + eps)
+    probs = logits.softmax(dim=1)[:, 1:]
+    onehot = nnf.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2)[:, 1:].float()
+    inter, denom = (probs * onehot).sum(dim=(0, 2, 3)), (probs + onehot).sum(dim=(0, 2, 3))
+    dice = ((2 * inter + eps) / (denom + eps)).mean()
     return ce + (1 - dice)
 
 
 class UNetSegmenter(SupervisedLearner):
-    """Binary segmentation U-Net, retrained from scratch at every ``fit``.
+    """Segmentation U-Net (binary or multi-class), retrained from scratch at every ``fit``.
 
     Args:
+        classes: output classes including background (2 = binary); predictions are class indices.
         encoder, encoder_depth, decoder_channels: smp ``Unet`` architecture (depth 4 = 4 down / 4 up).
         in_channels: network input channels (the single-channel image is replicated).
         optimizer, lr, epochs, batch_size: training settings.
@@ -41,10 +43,10 @@ class UNetSegmenter(SupervisedLearner):
                  decoder_channels: tuple[int, ...] | list[int] = (256, 128, 64, 32), in_channels: int = 1,
                  optimizer: str = "rmsprop", lr: float = 1e-5, epochs: int = 30, batch_size: int = 32,
                  image_size: int | None = None, pretrained: bool = False, pretrained_path: str | None = None,
-                 device: str = "auto") -> None:
+                 classes: int = 2, device: str = "auto") -> None:
         super().__init__(optimizer, lr, epochs, batch_size, image_size, device)
         self.arch = dict(encoder=encoder, encoder_depth=encoder_depth, decoder_channels=list(decoder_channels),
-                         in_channels=in_channels)
+                         in_channels=in_channels, classes=classes)
         self.pretrained, self.pretrained_path = pretrained, pretrained_path
 
     def build(self, targets: np.ndarray | None = None) -> torch.nn.Module:
@@ -56,7 +58,7 @@ class UNetSegmenter(SupervisedLearner):
         if not self.pretrained:
             return smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
                             decoder_channels=a["decoder_channels"], in_channels=a["in_channels"],
-                            classes=2).to(self.device)
+                            classes=a["classes"]).to(self.device)
         if a["encoder"] not in encoders:
             raise MbenchError(f"pretrained=true is supported for smp's own encoders, not {a['encoder']!r}",
                               expected="e.g. resnet18, resnet34, resnet50", found=a["encoder"],
@@ -64,7 +66,7 @@ class UNetSegmenter(SupervisedLearner):
         from safetensors.torch import load_file
 
         net = smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
-                       decoder_channels=a["decoder_channels"], in_channels=3, classes=2)
+                       decoder_channels=a["decoder_channels"], in_channels=3, classes=a["classes"])
         settings = encoders[a["encoder"]]["pretrained_settings"]["imagenet"]
         path = cached_hub_file(settings["repo_id"], "model.safetensors", explicit=self.pretrained_path,
                                revision=settings.get("revision"))
@@ -81,5 +83,5 @@ class UNetSegmenter(SupervisedLearner):
         return ce_dice_loss(logits, resize(masks.unsqueeze(1).float(), self.image_size, "nearest")[:, 0])
 
     def _to_prediction(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Binary mask (N, H, W) uint8 at the input resolution."""
+        """Class-index map (N, H, W) uint8 at the input resolution (a binary mask when ``classes=2``)."""
         return resize(logits, tuple(x.shape[-2:])).argmax(dim=1).to(torch.uint8)
