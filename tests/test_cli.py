@@ -63,3 +63,26 @@ def test_errors_exit_2_with_a_message(capsys):
 def test_real_data_root_that_does_not_exist_is_a_clear_error(capsys, tmp_path):
     assert main(["validate", "task=brats", f"data.root={tmp_path / 'nowhere'}"]) == 2
     assert "BraTS data folder not found" in capsys.readouterr().out
+
+
+def test_core_imports_and_listing_work_without_torch():
+    """torch is blocked in a child interpreter: listing, config, metrics and results code must not need it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "class Block:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in ('torch', 'torchvision', 'timm', 'segmentation_models_pytorch'):\n"
+            "            raise ImportError('blocked for this test: ' + name)\n"
+            "sys.meta_path.insert(0, Block())\n"
+            "from mbench.cli.main import main\n"
+            "import mbench.config, mbench.metrics, mbench.results, mbench.tasks, mbench.protocols\n"
+            "from mbench.config.resolve import resolve_run_config\n"
+            "resolve_run_config('brats', 'mvaal')\n"
+            "for what in ('tasks', 'models', 'metrics', 'protocols'):\n"
+            "    assert main(['ls', what]) == 0\n"
+            "assert main(['run', 'task=brats', 'model=mvaal', '--dry-run']) == 0\n"
+            "assert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
