@@ -99,11 +99,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
     elif args.what == "metrics":
         from mbench.metrics.registry import METRICS
 
-        for col in ("id", "level", "higher is better", "bounds", "worst", "empty inputs", "description"):
+        for col in ("id", "level", "better", "bounds", "definition", "empty inputs", "reference", "parameters"):
             table.add_column(col)
         for m in METRICS.values():
-            table.add_row(m.id, m.level, str(m.higher_is_better), str(list(m.bounds)), str(m.worst), m.empty_policy,
-                          m.description)
+            params = ", ".join(f"{k}={v}" for k, v in m.params.items())
+            table.add_row(m.id, m.level, "higher" if m.higher_is_better else "lower", str(list(m.bounds)),
+                          f"{m.description}: {m.definition}" if m.definition else m.description, m.empty_policy,
+                          m.reference, params)
     else:
         from mbench.protocols import PROTOCOLS
 

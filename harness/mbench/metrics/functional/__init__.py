@@ -1,5 +1,9 @@
 """Pure metric functions on numpy arrays, returning Python floats. Import as ``F``.
 
+One module per family: :mod:`~.overlap`, :mod:`~.surface`, :mod:`~.regions`, :mod:`~.lesion`,
+:mod:`~.image_quality`, :mod:`~.classification`, :mod:`~.retrieval`, :mod:`~.detection`, :mod:`~.registration`
+and :mod:`~.efficiency`. Every function documents its definition, its behaviour on empty inputs and an example.
+
 Example:
     >>> import numpy as np
     >>> from mbench.metrics import functional as F
@@ -7,7 +11,106 @@ Example:
     0.6666666666666666
 """
 
-from mbench.metrics.functional.classification import average_precision, mean_average_precision
-from mbench.metrics.functional.overlap import dice
+from mbench.metrics.functional.classification import (
+    accuracy,
+    average_precision,
+    balanced_accuracy,
+    cohen_kappa,
+    confusion_matrix,
+    f1_score,
+    mean_average_precision,
+    precision_score,
+    recall_score,
+    roc_auc,
+    top_k_accuracy,
+)
+from mbench.metrics.functional.detection import (
+    FROC_RATES,
+    coco_ap,
+    coco_ap50,
+    coco_ap75,
+    coco_detection,
+    froc,
+    froc_score,
+    point_detection_counts,
+    point_f1,
+)
+from mbench.metrics.functional.efficiency import count_parameters, flops, latency
+from mbench.metrics.functional.image_quality import lpips, lpips_backbone_path, mae, mse, psnr, rmse, ssim
+from mbench.metrics.functional.lesion import (
+    BRATS_2023_WORST_HD95,
+    LesionScore,
+    LesionWiseResult,
+    lesion_dice,
+    lesion_hd95,
+    lesion_wise,
+)
+from mbench.metrics.functional.overlap import (
+    OVERLAP_METRICS,
+    confusion_counts,
+    dice,
+    iou,
+    overlap_from_counts,
+    pixel_accuracy,
+    pooled_overlap,
+    precision,
+    recall,
+    specificity,
+)
+from mbench.metrics.functional.regions import (
+    BRATS_2023_REGIONS,
+    BRATS_REGIONS,
+    per_label,
+    per_region,
+    region_mask,
+    region_scores,
+)
+from mbench.metrics.functional.registration import (
+    folding_fraction,
+    jacobian_determinant,
+    log_jacobian_std,
+    registration_dice,
+    registration_hd95,
+    warp,
+)
+from mbench.metrics.functional.retrieval import retrieval_map, retrieval_top_k
+from mbench.metrics.functional.surface import (
+    SURFACE_METRICS,
+    SurfaceDistances,
+    assd,
+    hd,
+    hd95,
+    hd95_pooled,
+    hd95_surfel,
+    masd,
+    nsd,
+    surface_distances,
+    surface_metrics,
+)
 
-__all__ = ["dice", "average_precision", "mean_average_precision"]
+__all__ = [
+    # overlap
+    "OVERLAP_METRICS", "confusion_counts", "dice", "iou", "precision", "recall", "specificity", "pixel_accuracy",
+    "overlap_from_counts", "pooled_overlap",
+    # label maps and regions
+    "BRATS_REGIONS", "BRATS_2023_REGIONS", "region_mask", "per_label", "per_region", "region_scores",
+    # surface
+    "SURFACE_METRICS", "SurfaceDistances", "surface_distances", "surface_metrics",
+    "hd95", "hd95_surfel", "hd95_pooled", "hd", "assd", "masd", "nsd",
+    # lesion-wise
+    "BRATS_2023_WORST_HD95", "LesionScore", "LesionWiseResult", "lesion_wise", "lesion_dice", "lesion_hd95",
+    # image quality
+    "mae", "mse", "rmse", "psnr", "ssim", "lpips", "lpips_backbone_path",
+    # classification
+    "accuracy", "balanced_accuracy", "top_k_accuracy", "precision_score", "recall_score", "f1_score", "roc_auc",
+    "average_precision", "mean_average_precision", "cohen_kappa", "confusion_matrix",
+    # retrieval
+    "retrieval_map", "retrieval_top_k",
+    # detection
+    "coco_detection", "coco_ap", "coco_ap50", "coco_ap75", "point_detection_counts", "point_f1", "froc",
+    "froc_score", "FROC_RATES",
+    # registration
+    "warp", "jacobian_determinant", "folding_fraction", "log_jacobian_std", "registration_dice", "registration_hd95",
+    # efficiency
+    "count_parameters", "flops", "latency",
+]
