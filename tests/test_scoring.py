@@ -68,3 +68,30 @@ def test_binary_task_rows_have_no_region():
     rows = score_rows(task, ["x", "y"], ["p", "q"], masks, masks, {"seed": 1})
     assert [(r["case"], r["region"], r["metric"], r["value"]) for r in rows] == [("x", "", "dice", 1.0),
                                                                                   ("y", "", "dice", 1.0)]
+
+
+def test_profile_options_change_scores_as_declared(regions_task):
+    """NSD tolerance, connectivity and empty-reference exclusion come from the card's profile."""
+    from mbench.protocols.scoring import case_score
+
+    ref = np.zeros((30, 30), bool)
+    ref[10:20, 10:20] = True
+    pred = np.roll(ref, 2, axis=0)
+    base = regions_task.model_copy(update={"regions": {}})
+    conv = base.metrics.conventions
+
+    def with_conv(**changes):
+        return base.model_copy(update={"metrics": base.metrics.model_copy(
+            update={"conventions": conv.model_copy(update=changes)})})
+
+    assert case_score("nsd", pred, ref, with_conv(nsd_tolerance=1.0))[0] == pytest.approx(
+        F.nsd(pred, ref, tolerance=1.0))
+    assert case_score("nsd", pred, ref, with_conv(nsd_tolerance=2.0))[0] == pytest.approx(
+        F.nsd(pred, ref, tolerance=2.0)) == 1.0
+    assert case_score("hd95", pred, ref, with_conv(connectivity=2), (1.0, 1.0))[0] == pytest.approx(
+        F.hd95(pred, ref, spacing=(1.0, 1.0), connectivity=2))
+    empty = np.zeros_like(ref)
+    value, note = case_score("dice", pred, empty, with_conv(empty_reference="exclude"))
+    assert math.isnan(value) and "excluded" in note
+    assert case_score("dice", empty, empty, with_conv(both_empty=0.5)) == (0.5, "both empty")
+    assert case_score("hd95", pred, empty, with_conv(distance_worst=None))[0] == math.inf

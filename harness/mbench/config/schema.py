@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "StrictModel", "SplitRef", "StandinSpec", "DataSpec", "SlicingSpec", "PreprocessingSpec", "SamplerInputSpec",
-    "HoldoutSpec", "ActiveLearningSpec", "ProtocolSpec", "ConventionProfile", "MetricsSpec",
+    "HoldoutSpec", "ActiveLearningSpec", "KFoldSpec", "ProtocolSpec", "ConventionProfile", "StrataSpec", "MetricsSpec",
     "ReferenceResult", "TaskSpec",
 ]
 
@@ -65,6 +65,11 @@ class PreprocessingSpec(StrictModel):
 
     clip_percentiles: tuple[float, float] = (1.0, 99.0)
     clip_region: Literal["nonzero", "all"] = "nonzero"
+    intensity: Literal["clip_percentiles", "divide_255"] = Field(
+        "clip_percentiles", description="how raw intensities become [0, 1]: percentile clipping (per volume or image) "
+                                        "or division by 255 (8-bit photographs, video frames)")
+    resize: tuple[int, int] | None = Field(None, description="resize 2D images (bilinear) and label maps (nearest) to "
+                                                             "(height, width) when loading; None keeps the native size")
     normalise: Literal["train_zscore", "imagenet", "none"] = "train_zscore"
     notes: str = ""
 
@@ -108,7 +113,27 @@ class ActiveLearningSpec(StrictModel):
     sampler_input: SamplerInputSpec = SamplerInputSpec()
 
 
-ProtocolSpec = Annotated[Union[HoldoutSpec, ActiveLearningSpec], Field(discriminator="name")]
+class KFoldSpec(StrictModel):
+    """Fold rotation: for each fold, train on the other folds and test on it; one job per (seed, fold).
+
+    ``folds`` are split names of the manifest. The checkpoint is selected on a seeded, group-aware
+    ``val_fraction`` of the training folds (the test fold is never seen before testing).
+    """
+
+    name: Literal["kfold"]
+    folds: list[str] = Field(min_length=2)
+    seeds: list[int] = Field(min_length=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+
+    @field_validator("folds")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"folds must be distinct, got {v}")
+        return v
+
+
+ProtocolSpec = Annotated[Union[HoldoutSpec, ActiveLearningSpec, KFoldSpec], Field(discriminator="name")]
 
 
 class ConventionProfile(StrictModel):
@@ -119,9 +144,25 @@ class ConventionProfile(StrictModel):
     aggregation: Literal["per_case_mean", "pooled"] = "per_case_mean"
     distance_worst: float | None = Field(None, description="value (mm) that replaces an infinite distance when exactly "
                                                            "one mask is empty; None keeps inf")
+    empty_reference: Literal["count", "exclude"] = Field(
+        "count", description="whether cases whose reference is empty count (exclude -> NaN with a note, counted as n_nan)")
+    nsd_tolerance: float | None = Field(None, gt=0, description="NSD tolerance in mm (metric default when None)")
+    connectivity: int = Field(1, ge=1, le=3, description="boundary connectivity of the surface metrics")
     spacing_source: str = "image header"
     case_unit: str = Field("case", description="what one scored case is, e.g. '2D axial slice'")
     notes: str = ""
+
+
+class StrataSpec(StrictModel):
+    """Report case-level metrics per stratum of a case attribute (e.g. PanNuke's tissue type) and their mean.
+
+    Each evaluation adds dataset-level rows (case ``*``) with region ``<region>|<by>=<value>`` (the mean
+    over the stratum's cases) and ``<region>|<by>:mean`` (the unweighted mean over strata).
+    """
+
+    by: str = Field(description="case attribute the adapter provides, e.g. 'tissue'")
+    regions: list[str] = Field(default_factory=list, description="regions to stratify; empty = unregioned rows")
+    aggregate: Literal["unweighted_mean"] = "unweighted_mean"
 
 
 class MetricsSpec(StrictModel):
@@ -130,6 +171,7 @@ class MetricsSpec(StrictModel):
     primary: str
     report: list[str] = Field(min_length=1)
     conventions: ConventionProfile = ConventionProfile()
+    strata: StrataSpec | None = None
 
     @model_validator(mode="after")
     def _primary_reported(self) -> "MetricsSpec":  # noqa: D401
@@ -145,6 +187,7 @@ class ReferenceResult(StrictModel):
     value: float
     setting: str
     source: str
+    region: str = Field("", description="the scored region (or '<region>|<by>=<stratum>') the number refers to")
     note: str = ""
 
 
@@ -159,9 +202,9 @@ class TaskSpec(StrictModel):
     aliases: list[str] = []
     problem: ProblemType
     data: DataSpec
-    slicing: SlicingSpec
+    slicing: SlicingSpec | None = Field(None, description="3D datasets only: how volumes become 2D slices")
     labels: dict[str, int] = Field(description="label name -> integer code in the reference label maps")
-    target: Literal["whole_tumour", "label_presence", "label_index"]
+    target: Literal["whole_tumour", "foreground", "label_presence", "label_index"]
     regions: dict[str, list[str]] = Field(default_factory=dict,
                                           description="scored regions as sets of label names, e.g. WT: [NCR, ED, ET]")
     preprocessing: PreprocessingSpec = PreprocessingSpec()
@@ -178,7 +221,16 @@ class TaskSpec(StrictModel):
             unknown = [n for n in names if n not in self.labels]
             if unknown:
                 raise ValueError(f"region {region!r} uses labels {unknown} not in labels {list(self.labels)}")
+        strata = self.metrics.strata
+        if strata is not None:
+            unknown = [r for r in strata.regions if r not in self.regions]
+            if unknown:
+                raise ValueError(f"metrics.strata.regions {unknown} are not in regions {list(self.regions)}")
         return self
+
+    def split_names(self) -> list[str]:
+        """The split names the protocol reads from the manifest (``train``/``val``/``test`` or the folds)."""
+        return list(self.protocol.folds) if isinstance(self.protocol, KFoldSpec) else ["train", "val", "test"]
 
     def region_codes(self) -> dict[str, tuple[int, ...]]:
         """Regions as tuples of label codes, e.g. ``{"WT": (1, 2, 4)}``."""

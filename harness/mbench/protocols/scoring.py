@@ -1,54 +1,77 @@
-"""Turn predictions into tidy score rows with the task's metrics and conventions."""
+"""Turn predictions into tidy score rows with the task's metrics and its convention profile.
+
+The profile (``metrics.conventions`` of the card) decides, per task: the score when both masks are
+empty, whether empty-reference cases count, the finite value that replaces an infinite distance,
+the NSD tolerance and the boundary connectivity. Every replaced value is marked in the row's note.
+"""
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
 import numpy as np
 
-from mbench.config.schema import TaskSpec
+from mbench.config.schema import ConventionProfile, TaskSpec
 from mbench.metrics import functional as F
 from mbench.metrics.registry import get_metric
 from mbench.tasks.targets import index_to_labels
 
-__all__ = ["score_rows", "aggregate_primary", "ALL_CASES"]
+__all__ = ["score_rows", "aggregate_primary", "case_score", "ALL_CASES"]
 
 ALL_CASES = "*"  # the case id of dataset-level metric rows
 
 
-def _case_value(metric_id: str, pred: np.ndarray, target: np.ndarray, task: TaskSpec) -> float:
+def _apply_conventions(metric_id: str, value: float, empty_pred: bool, empty_ref: bool,
+                       conv: ConventionProfile) -> tuple[float, str]:
+    """The value after the profile's empty-mask and worst-case rules, with a note saying what changed."""
     spec = get_metric(metric_id)
-    if metric_id == "dice":
-        both = task.metrics.conventions.both_empty
-        return spec.fn(pred, target, both_empty=math.nan if both is None else both)
-    return spec.fn(pred, target)
+    if empty_ref and conv.empty_reference == "exclude":
+        return math.nan, "reference empty: excluded by the task's convention"
+    if empty_ref and empty_pred and spec.higher_is_better and conv.both_empty is not None:
+        return float(conv.both_empty), "both empty"
+    if math.isinf(value) and conv.distance_worst is not None:
+        return float(conv.distance_worst), f"inf -> {conv.distance_worst} (one mask empty)"
+    return float(value), "nan" if math.isnan(value) else ""
+
+
+def _metric_kwargs(metric_id: str, conv: ConventionProfile, spacing: tuple[float, ...] | None) -> dict[str, Any]:
+    spec = get_metric(metric_id)
+    kwargs: dict[str, Any] = {}
+    if "spacing" in spec.params:
+        kwargs["spacing"] = spacing
+    if "tolerance" in spec.params and conv.nsd_tolerance is not None:
+        kwargs["tolerance"] = conv.nsd_tolerance
+    if "connectivity" in inspect.signature(spec.fn).parameters:
+        kwargs["connectivity"] = conv.connectivity
+    return kwargs
+
+
+def case_score(metric_id: str, prediction: np.ndarray, reference: np.ndarray, task: TaskSpec,
+               spacing: tuple[float, ...] | None = None) -> tuple[float, str]:
+    """One case's score of a case-level metric under the task's conventions, and the row note."""
+    conv = task.metrics.conventions
+    value = get_metric(metric_id).fn(prediction, reference, **_metric_kwargs(metric_id, conv, spacing))
+    return _apply_conventions(metric_id, value, not np.any(prediction), not np.any(reference), conv)
 
 
 def _region_rows(task: TaskSpec, ids: list[str], groups: list[str], predictions: np.ndarray,
                  labelmaps: np.ndarray, spacing: np.ndarray | None, context: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows per (case, region, metric) for tasks that declare ``regions`` (predictions are class indices).
-
-    An infinite distance (exactly one mask empty) is replaced by the profile's ``distance_worst`` and
-    the row's note says so; both-empty values follow the profile (``both_empty``) for overlap metrics
-    and the functional default (0 mm) for distances.
-    """
+    """Rows per (case, region, metric) for tasks that declare ``regions`` (predictions are class indices)."""
     conv = task.metrics.conventions
     regions = task.region_codes()
     rows = []
     for k, (case, group) in enumerate(zip(ids, groups)):
         pred = index_to_labels(predictions[k], task.labels)
         scores = F.region_scores(pred, labelmaps[k], regions=regions, metrics=list(task.metrics.report),
-                                 spacing=None if spacing is None else tuple(spacing[k]))
+                                 spacing=None if spacing is None else tuple(spacing[k]),
+                                 connectivity=conv.connectivity, tolerance=conv.nsd_tolerance)
         for region, values in scores.items():
             empty_ref = not np.isin(labelmaps[k], regions[region]).any()
             empty_pred = not np.isin(pred, regions[region]).any()
             for metric_id, value in values.items():
-                note = ""
-                if empty_ref and empty_pred and get_metric(metric_id).higher_is_better and conv.both_empty is not None:
-                    value, note = float(conv.both_empty), "both empty"
-                if math.isinf(value) and conv.distance_worst is not None:
-                    value, note = float(conv.distance_worst), f"inf -> {conv.distance_worst} (one mask empty)"
+                value, note = _apply_conventions(metric_id, value, empty_pred, empty_ref, conv)
                 rows.append({**context, "case": case, "group": group, "region": region, "metric": metric_id,
                              "value": value, "note": note})
     return rows
@@ -68,10 +91,10 @@ def score_rows(task: TaskSpec, ids: list[str], groups: list[str], predictions: n
     for metric_id in task.metrics.report:
         spec = get_metric(metric_id)
         if spec.level == "case":
-            for case, group, p, t in zip(ids, groups, predictions, targets):
-                value = _case_value(metric_id, p, t, task)
+            for k, (case, group, p, t) in enumerate(zip(ids, groups, predictions, targets)):
+                value, note = case_score(metric_id, p, t, task, None if spacing is None else tuple(spacing[k]))
                 rows.append({**context, "case": case, "group": group, "region": "", "metric": metric_id,
-                             "value": value, "note": "nan" if math.isnan(value) else ""})
+                             "value": value, "note": note})
         else:
             value = spec.fn(predictions, targets)
             rows.append({**context, "case": ALL_CASES, "group": "", "region": "", "metric": metric_id,
@@ -82,18 +105,19 @@ def score_rows(task: TaskSpec, ids: list[str], groups: list[str], predictions: n
 def aggregate_primary(task: TaskSpec, predictions: np.ndarray, targets: np.ndarray) -> float:
     """The primary metric over a whole set, oriented so that higher is better: the checkpoint-selection score.
 
-    Case-level metrics are averaged over cases; for region tasks the primary metric is averaged over
-    cases and regions (class-index predictions and targets).
+    Case-level metrics are averaged over cases (NaN and infinite values left out); for region tasks
+    over cases and regions (class-index predictions and targets).
     """
     metric_id = task.metrics.primary
     spec = get_metric(metric_id)
     if task.regions:
-        values = [spec.fn(np.isin(index_to_labels(p, task.labels), codes), np.isin(index_to_labels(t, task.labels), codes))
+        values = [case_score(metric_id, np.isin(index_to_labels(p, task.labels), codes),
+                             np.isin(index_to_labels(t, task.labels), codes), task)[0]
                   for p, t in zip(predictions, targets) for codes in task.region_codes().values()]
     elif spec.level == "dataset":
         values = [spec.fn(predictions, targets)]
     else:
-        values = [_case_value(metric_id, p, t, task) for p, t in zip(predictions, targets)]
+        values = [case_score(metric_id, p, t, task)[0] for p, t in zip(predictions, targets)]
     arr = np.asarray(values, dtype=float)
     finite = arr[np.isfinite(arr)]
     if finite.size == 0:
