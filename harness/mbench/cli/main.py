@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="results root (default ./results)")
     p.add_argument("--json", action="store_true", help="print summary.json")
     p.set_defaults(func=cmd_show)
+    __import__("mbench.cli.leaderboard", fromlist=["add_parser"]).add_parser(sub)
+    __import__("mbench.cli.compare", fromlist=["add_parser"]).add_parser(sub)
     return parser
 
 

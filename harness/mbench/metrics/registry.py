@@ -71,10 +71,14 @@ def register_metric(spec: MetricSpec) -> MetricSpec:
 
 
 def get_metric(metric_id: str) -> MetricSpec:
-    """Look up a metric, with a did-you-mean error for unknown ids."""
-    if metric_id not in METRICS:
-        raise did_you_mean("metric", metric_id, METRICS)
-    return METRICS[metric_id]
+    """Look up a metric, with a did-you-mean error for unknown ids.
+
+    A region-scored label such as ``dice:WT`` (a column of region tasks' results) resolves to its metric.
+    """
+    base = metric_id.split(":", 1)[0]
+    if base not in METRICS:
+        raise did_you_mean("metric", base, METRICS)
+    return METRICS[base]
 
 
 def _bind(fn: Callable[..., float], params: dict[str, Any], *args: Any) -> Callable[..., float]:
