@@ -39,8 +39,11 @@ def render_summary_text(record: dict[str, Any], summary: dict[str, Any]) -> str:
 
 
 def execute_run(config: RunConfig, observer: RunObserver | None = None, *, fresh: bool = False,
-                loading_progress=None) -> RunFolder:
-    """Run (or resume) a configuration and return its results folder."""
+                loading_progress=None, context: RunContext | None = None) -> RunFolder:
+    """Run (or resume) a configuration and return its results folder.
+
+    ``context`` lets a caller share a :class:`RunContext` it built for this configuration (its loaded data).
+    """
     store = ResultsStore(config.run.out)
     folder = store.folder(config.run_id)
     if fresh and folder.path.exists():
@@ -50,11 +53,11 @@ def execute_run(config: RunConfig, observer: RunObserver | None = None, *, fresh
         raise MbenchError(f"results folder {folder.path} holds a different configuration",
                           expected=config.hash, found=previous.get("config_hash"), fix="rerun with --fresh")
     protocol = create_protocol(config)
-    ctx = RunContext(config, progress=loading_progress)
+    ctx = context if context is not None else RunContext(config, progress=loading_progress)
     task = ctx.task
     split = task.split  # verifies hash, leaks and coverage before any work
-    for name in ("train", "val", "test"):  # load (and check) the data before the first job
-        getattr(ctx, name)
+    for name in protocol.splits_to_load():  # load (and check) the data before the first job
+        ctx.split(name)
     record: dict[str, Any] = {
         "run_id": config.run_id, "status": "running", "task": config.task.id, "task_version": config.task.version,
         "model": config.model, "official": config.official, "unofficial_reasons": list(config.unofficial_reasons),
@@ -85,6 +88,9 @@ def execute_run(config: RunConfig, observer: RunObserver | None = None, *, fresh
     folder.write_summary(summary, render_summary_text(record, summary))
     record.update(status="complete", finished=_now(),
                   timings={"this_invocation_s": time.perf_counter() - t0,
-                           "jobs_s": {k: r["job"]["seconds"] for k, r in results.items()}})
+                           "jobs_s": {k: r["job"]["seconds"] for k, r in results.items()}},
+                  training={k: {"train_s": (r.get("timings") or {}).get("train_s"),
+                                "n_parameters": (r.get("train_log") or {}).get("n_parameters")}
+                            for k, r in results.items()})
     folder.write_record(record)
     return folder

@@ -138,7 +138,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     split = task.split
     sizes = ", ".join(f"{k} {len(v)}" for k, v in split.splits.items())
     checks.append(("split", f"sha256 matches the card; no {split.group_key} in two splits; all cases present ({sizes})"))
-    case = split.ids("train")[0]
+    case = split.ids(config.task.split_names()[0])[0]
     arrays = task.adapter.load_input(case)
     ref = task.adapter.load_reference(case)
     checks.append(("adapter", f"read {case}: {', '.join(f'{k} {v.shape}' for k, v in arrays.items())}, "
@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
     __import__("mbench.cli.leaderboard", fromlist=["add_parser"]).add_parser(sub)
     __import__("mbench.cli.compare", fromlist=["add_parser"]).add_parser(sub)
+    __import__("mbench.cli.submission", fromlist=["add_parser"]).add_parser(sub)
     return parser
 
 

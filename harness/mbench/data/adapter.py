@@ -20,7 +20,14 @@ __all__ = ["DatasetAdapter", "ADAPTERS", "create_adapter"]
 
 
 class DatasetAdapter(ABC):
-    """Reads cases (e.g. patients) of one dataset layout under ``root``."""
+    """Reads cases (e.g. patients) of one dataset layout under ``root``.
+
+    ``ndim`` says what a case is: ``3`` for volumes (the task cuts 2D slices from them, as the card's
+    ``slicing`` says) or ``2`` for single 2D images, which ``load_input`` returns under ``"image"`` as
+    (H, W) grey or (H, W, 3) RGB arrays and ``load_reference`` as (H, W) label maps.
+    """
+
+    ndim: int = 3
 
     def __init__(self, root: Path, **params: Any) -> None:
         self.root = Path(root)
@@ -50,11 +57,23 @@ class DatasetAdapter(ABC):
         """Case id -> group id (patient, site) that must not cross splits. Default: each case its own."""
         return {c: c for c in self.case_ids()}
 
+    def official_splits(self) -> dict[str, list[str]]:
+        """Split lists the release itself defines (e.g. PanNuke's folds), by name. Default: none."""
+        return {}
+
+    def case_attributes(self) -> dict[str, dict[str, str]]:
+        """Case id -> descriptive attributes used to stratify results (e.g. ``{"tissue": "Breast"}``). Default: none."""
+        return {}
+
     def data_hash(self, case_ids: list[str]) -> str:
-        """sha256 over the names and bytes of every file of the given cases."""
+        """sha256 over the names and bytes of every file of the given cases (a file shared by cases counts once)."""
         digest = hashlib.sha256()
+        seen: set[Path] = set()
         for case in sorted(case_ids):
             for path in self.files(case):
+                if path in seen:
+                    continue
+                seen.add(path)
                 digest.update(path.name.encode())
                 with open(path, "rb") as fh:
                     for block in iter(lambda: fh.read(1 << 20), b""):
@@ -65,6 +84,10 @@ class DatasetAdapter(ABC):
 # name -> "module:class", imported lazily
 ADAPTERS: dict[str, str] = {
     "brats2018": "mbench.data.adapters.brats2018:BraTS2018Adapter",
+    "pannuke": "mbench.data.adapters.pannuke:PanNukeAdapter",
+    "camus": "mbench.data.adapters.camus:CamusAdapter",
+    "kvasir_seg": "mbench.data.adapters.kvasir:KvasirSegAdapter",
+    "kvasir_instrument": "mbench.data.adapters.kvasir:KvasirInstrumentAdapter",
 }
 
 

@@ -1,4 +1,11 @@
-"""Split manifests: case ids per split, pinned by sha256, checked for leaks between splits."""
+"""Split manifests: case ids per split, pinned by sha256, checked for leaks between splits.
+
+A manifest lists case ids per split, or (for a public dataset whose case ids are not known here) a
+deterministic ``rule`` that :meth:`SplitManifest.resolve` expands against the dataset's sorted case ids:
+splits the release itself defines (``"official:<name>"``, e.g. PanNuke's folds or Kvasir-Instrument's
+``test.txt``), then a seeded permutation of the remaining groups (patients) cut into the given sizes.
+The rule is pinned by the manifest's sha256 like an explicit list; the expanded ids are recorded per run.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import numpy as np
 
 from mbench.errors import MbenchError
 
-__all__ = ["SplitManifest", "sha256_file", "make_grouped_split", "write_manifest"]
+__all__ = ["SplitManifest", "sha256_file", "make_grouped_split", "expand_rule", "write_manifest"]
 
 
 def sha256_file(path: Path) -> str:
@@ -33,6 +40,7 @@ class SplitManifest:
     method: str
     path: Path | None = None
     sha256: str | None = None
+    rule: dict | None = None
 
     @classmethod
     def load(cls, path: Path, expected_sha256: str) -> "SplitManifest":
@@ -48,10 +56,36 @@ class SplitManifest:
                               fix="restore the original manifest (git checkout); a deliberately changed split is a "
                                   "new task version, so pin the new hash in the card and bump its version")
         raw = json.loads(path.read_text())
-        manifest = cls(splits={k: list(v) for k, v in raw["splits"].items()}, group_key=raw.get("group_key", "case"),
-                       seed=raw.get("seed"), method=raw.get("method", ""), path=path, sha256=found)
+        rule = raw.get("rule")
+        if rule is not None:
+            _check_rule(rule, path)
+        manifest = cls(splits={k: list(v) for k, v in (raw.get("splits") or {}).items()},
+                       group_key=raw.get("group_key", "case"), seed=raw.get("seed"), method=raw.get("method", ""),
+                       path=path, sha256=found, rule=rule)
         manifest.check_disjoint()
         return manifest
+
+    def split_names(self) -> list[str]:
+        """Names of the splits, for explicit and rule manifests alike."""
+        if self.rule is None:
+            return list(self.splits)
+        return [*self.rule.get("official", {}), *self.rule.get("sizes", {})]
+
+    def resolve(self, case_ids: list[str], groups: dict[str, str] | None = None,
+                official: dict[str, list[str]] | None = None) -> "SplitManifest":
+        """The explicit manifest: itself, or its ``rule`` expanded against the dataset's case ids.
+
+        Example:
+            >>> m = SplitManifest({}, "image", 0, "demo", rule={"sizes": {"test": 1, "train": "rest"}})
+            >>> r = m.resolve(["a", "b", "c"])
+            >>> len(r.splits["test"]), len(r.splits["train"])
+            (1, 2)
+        """
+        if self.rule is None:
+            return self
+        splits = expand_rule(self.rule, case_ids, groups or {c: c for c in case_ids}, official or {},
+                             seed=self.seed or 0, name=str(self.path or "manifest"))
+        return SplitManifest(splits, self.group_key, self.seed, self.method, self.path, self.sha256, self.rule)
 
     def check_disjoint(self, groups: dict[str, str] | None = None) -> None:
         """Raise when a case, or a group (patient) when ``groups`` maps case -> group, is in two splits."""
@@ -83,6 +117,74 @@ class SplitManifest:
         return list(self.splits[split])
 
 
+def _check_rule(rule: dict, path: Path) -> None:
+    unknown = set(rule) - {"official", "pool", "sizes", "n_pool"}
+    if unknown or not (rule.get("official") or rule.get("sizes")):
+        raise MbenchError(f"split manifest {path.name} has a malformed rule",
+                          expected="keys official / pool / sizes / n_pool, with official or sizes set",
+                          found=f"keys {sorted(rule)}", fix="regenerate it with the family's make_splits.py")
+
+
+def expand_rule(rule: dict, case_ids: list[str], groups: dict[str, str], official: dict[str, list[str]], *,
+                seed: int, name: str = "manifest") -> dict[str, list[str]]:
+    """Expand a split rule into case ids per split (see the module docstring).
+
+    ``rule["official"]`` maps split names to ``"official:<list>"`` (a list the dataset release defines);
+    ``rule["pool"]`` is ``"all"`` (the cases no official split took) or ``"official:<list>"``; the pool's
+    groups, sorted, are permuted with ``seed`` and cut in order into ``rule["sizes"]`` (numbers of groups;
+    one size may be ``"rest"``); ``rule["n_pool"]``, when given, is the number of pool groups expected.
+
+    Example:
+        >>> rule = {"official": {"test": "official:test"}, "pool": "official:train",
+        ...         "sizes": {"val": 1, "train": "rest"}}
+        >>> expand_rule(rule, ["a", "b", "c"], {}, {"train": ["a", "b"], "test": ["c"]}, seed=0)["test"]
+        ['c']
+    """
+    groups = {c: groups.get(c, c) for c in case_ids}
+    known = set(case_ids)
+
+    def official_list(ref: str) -> list[str]:
+        key = ref.removeprefix("official:")
+        if not ref.startswith("official:") or key not in official:
+            raise MbenchError(f"{name}: the rule refers to {ref!r}, which the dataset does not define",
+                              expected=f"one of {['official:' + k for k in official] or 'no official lists'}",
+                              found=ref, fix="point data.root at the complete release (with its own split files)")
+        missing = [c for c in official[key] if c not in known]
+        if missing:
+            raise MbenchError(f"{name}: the dataset's {key!r} list names cases that are not in the data",
+                              found=f"{len(missing)} missing, e.g. {missing[:3]}",
+                              fix="point data.root at the complete release")
+        return sorted(official[key])
+
+    splits = {split: official_list(ref) for split, ref in (rule.get("official") or {}).items()}
+    sizes = rule.get("sizes") or {}
+    if not sizes:
+        return splits
+    taken = {c for ids in splits.values() for c in ids}
+    pool_ref = rule.get("pool", "all")
+    pool_cases = [c for c in case_ids if c not in taken] if pool_ref == "all" else official_list(pool_ref)
+    pool_groups = sorted({groups[c] for c in pool_cases})
+    expected = rule.get("n_pool")
+    if expected is not None and len(pool_groups) != int(expected):
+        raise MbenchError(f"{name}: the split rule expects {expected} {pool_ref} groups in the data",
+                          expected=str(expected), found=str(len(pool_groups)),
+                          fix="point data.root at the complete, unmodified release")
+    fixed = sum(int(v) for v in sizes.values() if v != "rest")
+    if fixed > len(pool_groups) or (fixed != len(pool_groups) and "rest" not in sizes.values()):
+        raise MbenchError(f"{name}: split sizes do not fit the pool", expected=f"sizes summing to {len(pool_groups)}",
+                          found=str(sizes), fix="regenerate the manifest for this dataset")
+    order = [pool_groups[i] for i in np.random.default_rng(seed).permutation(len(pool_groups))]
+    start, by_group = 0, {}
+    for split, size in sizes.items():
+        n = len(pool_groups) - fixed if size == "rest" else int(size)
+        for g in order[start:start + n]:
+            by_group[g] = split
+        start += n
+    for split in sizes:
+        splits[split] = sorted(c for c in pool_cases if by_group.get(groups[c]) == split)
+    return splits
+
+
 def make_grouped_split(ids: list[str], test_fraction: float, val_fraction: float, seed: int) -> dict[str, list[str]]:
     """Random patient-level split: ``test_fraction`` of all ids, then ``val_fraction`` of the rest.
 
@@ -100,9 +202,13 @@ def make_grouped_split(ids: list[str], test_fraction: float, val_fraction: float
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
 
 
-def write_manifest(path: Path, splits: dict[str, list[str]], *, group_key: str, seed: int, method: str,
-                   dataset: str) -> str:
-    """Write a manifest as canonical JSON and return its sha256 (to pin in the task card)."""
-    body = {"dataset": dataset, "group_key": group_key, "seed": seed, "method": method, "splits": splits}
+def write_manifest(path: Path, splits: dict[str, list[str]] | None, *, group_key: str, seed: int, method: str,
+                   dataset: str, rule: dict | None = None) -> str:
+    """Write a manifest (explicit ``splits`` or a ``rule``) as canonical JSON and return its sha256 (to pin)."""
+    body: dict = {"dataset": dataset, "group_key": group_key, "seed": seed, "method": method}
+    if splits is not None:
+        body["splits"] = splits
+    if rule is not None:
+        body["rule"] = rule
     Path(path).write_text(json.dumps(body, indent=1, sort_keys=True) + "\n")
     return sha256_file(Path(path))

@@ -11,13 +11,16 @@ Example:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Literal
 
 from mbench.errors import MbenchError, did_you_mean
 
-__all__ = ["ModelEntry", "BUILTIN_MODELS", "all_models", "get_model_entry", "create_model", "resolve_params"]
+__all__ = ["ModelEntry", "BUILTIN_MODELS", "all_models", "get_model_entry", "create_model", "resolve_params",
+           "registered_model"]
 
 Kind = Literal["sampler", "learner"]
 
@@ -27,13 +30,14 @@ class ModelEntry:
     """A registered model: what it is, where its code lives, its default parameters.
 
     Attributes:
-        factory: ``"module:callable"``; called with the resolved parameters.
+        factory: ``"module:callable"`` (or, for models registered at run time, the callable itself); called
+            with the resolved parameters.
         problems: problem types a learner can solve (samplers are task-agnostic: empty).
     """
 
     id: str
     kind: Kind
-    factory: str
+    factory: str | Callable[..., Any]
     description: str
     defaults: dict[str, Any] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
@@ -55,7 +59,34 @@ BUILTIN_MODELS: dict[str, ModelEntry] = {e.id: e for e in [
                "U-Net (segmentation-models-pytorch), 4 down / 4 up, CE + Dice loss, binary or multi-class",
                dict(encoder="resnet34", encoder_depth=4, decoder_channels=[256, 128, 64, 32], in_channels=1,
                     optimizer="rmsprop", lr=1e-5, epochs=30, batch_size=32, image_size=None, pretrained=False,
-                    pretrained_path=None, classes=2),
+                    pretrained_path=None, classes=2, loss="ce_dice"),
+               problems=("segmentation",)),
+    ModelEntry("segformer_b0", "learner", "mbench.models.baselines.segformer:SegFormerSegmenter",
+               "SegFormer-B0 (HF transformers, MiT-b0 encoder, 3.7 M params); logits upsampled before argmax",
+               dict(variant="b0", classes=2, in_channels=3, loss="ce", optimizer="adam", lr=1e-4, epochs=50,
+                    batch_size=10, image_size=None, pretrained=False, pretrained_path=None),
+               problems=("segmentation",)),
+    ModelEntry("segformer_b4", "learner", "mbench.models.baselines.segformer:SegFormerSegmenter",
+               "SegFormer-B4 (HF transformers, MiT-b4 encoder, 64 M params); logits upsampled before argmax",
+               dict(variant="b4", classes=2, in_channels=3, loss="ce", optimizer="adam", lr=1e-4, epochs=50,
+                    batch_size=10, image_size=None, pretrained=False, pretrained_path=None),
+               problems=("segmentation",)),
+    ModelEntry("unet_ronneberger", "learner", "mbench.models.baselines.unet_classic:ClassicUNetSegmenter",
+               "original U-Net (Ronneberger 2015), widths 64..1024 (31 M params), batch norm",
+               dict(widths=[64, 128, 256, 512, 1024], in_channels=1, classes=2, loss="ce", optimizer="adam", lr=1e-3,
+                    epochs=50, batch_size=5, image_size=None),
+               problems=("segmentation",)),
+    ModelEntry("unet_ronneberger_lite", "learner", "mbench.models.baselines.unet_classic:ClassicUNetSegmenter",
+               "U-Net Lite (Sourget et al. 2023): the original U-Net with widths 22..352 (3.7 M params)",
+               dict(widths=[22, 44, 88, 176, 352], in_channels=1, classes=2, loss="ce", optimizer="adam", lr=1e-3,
+                    epochs=50, batch_size=5, image_size=None),
+               problems=("segmentation",)),
+    ModelEntry("unet_dae", "learner", "mbench.models.baselines.dae:DAEUNetSegmenter",
+               "denoising autoencoder stage + EfficientNet-B3 U-Net (smp) on its reconstructions (Hammouda 2023)",
+               dict(encoder="efficientnet-b3", encoder_depth=5, decoder_channels=[256, 128, 64, 32, 16], in_channels=3,
+                    classes=6, loss="ce", optimizer="adam", lr=1e-3, epochs=65, batch_size=4, image_size=None,
+                    pretrained=True, pretrained_path=None, dae_noise_std=0.5, dae_optimizer="adam", dae_lr=3e-4,
+                    dae_epochs=65, dae_batch_size=4),
                problems=("segmentation",)),
     ModelEntry("resnet18", "learner", "mbench.models.baselines.resnet:ResNetClassifier",
                "ResNet-18 (timm) multi-label classifier, sigmoid outputs, BCE loss",
@@ -65,8 +96,34 @@ BUILTIN_MODELS: dict[str, ModelEntry] = {e.id: e for e in [
 ]}
 
 
+# models registered by the running process for a while (e.g. a sandboxed submission during its run)
+_RUNTIME_MODELS: dict[str, ModelEntry] = {}
+
+
+@contextmanager
+def registered_model(entry: ModelEntry) -> Iterator[ModelEntry]:
+    """Make ``entry`` resolvable by id (``get_model_entry``, ``create_model``) inside the ``with`` block.
+
+    Example:
+        >>> entry = ModelEntry("tmp_random", "sampler", "mbench.models.baselines.random_sampler:RandomSampler",
+        ...                    "a temporary model", requires_torch=False)
+        >>> with registered_model(entry):
+        ...     get_model_entry("tmp_random").id
+        'tmp_random'
+        >>> "tmp_random" in all_models()
+        False
+    """
+    if entry.id in all_models():
+        raise MbenchError(f"model id {entry.id!r} is already registered", fix="use another id")
+    _RUNTIME_MODELS[entry.id] = entry
+    try:
+        yield entry
+    finally:
+        _RUNTIME_MODELS.pop(entry.id, None)
+
+
 def all_models() -> dict[str, ModelEntry]:
-    """Built-in models plus those of installed plugins (``mbench.models`` entry points)."""
+    """Built-in models, those of installed plugins (``mbench.models`` entry points) and run-time registrations."""
     models = dict(BUILTIN_MODELS)
     for ep in entry_points(group="mbench.models"):
         entry = ep.load()
@@ -77,6 +134,7 @@ def all_models() -> dict[str, ModelEntry]:
             raise MbenchError(f"plugin model id {entry.id!r} clashes with a registered model",
                               fix="rename the plugin's model")
         models[entry.id] = entry
+    models.update(_RUNTIME_MODELS)
     return models
 
 
@@ -104,6 +162,8 @@ def resolve_params(entry: ModelEntry, *layers: dict[str, Any]) -> dict[str, Any]
 
 def create_model(entry: ModelEntry, params: dict[str, Any], device: str = "auto") -> Any:
     """Import the model's code and build it with ``params`` (torch models also get ``device``)."""
+    if callable(entry.factory):
+        return entry.factory(**params, device=device) if entry.requires_torch else entry.factory(**params)
     module, name = entry.factory.split(":")
     try:
         factory = getattr(importlib.import_module(module), name)

@@ -13,6 +13,8 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
                 "train on train, select the checkpoint on val, score on test"),
     "active_learning": ("mbench.protocols.active_learning:ActiveLearningProtocol",
                         "initial labelled set + budget per round; learner retrained each round; sampler plug-in"),
+    "kfold": ("mbench.protocols.kfold:KFoldProtocol",
+              "fold rotation: train on the other folds (validation carved out of them), test on each fold in turn"),
 }
 
 

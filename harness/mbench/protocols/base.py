@@ -49,18 +49,23 @@ def component_seed(seed: int, component: str, *extra: int) -> int:
 
 
 def normalise_images(images: np.ndarray, mode: str, stats: tuple[float, float]) -> np.ndarray:
-    """Apply the task's normalisation to [0, 1] images (N, H, W).
+    """Apply the task's normalisation to [0, 1] images: grey (N, H, W) or RGB (N, 3, H, W).
 
-    ``train_zscore`` -> (x - mean) / std with training-set statistics, shape (N, H, W);
-    ``imagenet`` -> replicate to 3 channels and normalise with ImageNet mean / std, shape (N, 3, H, W);
+    ``train_zscore`` -> (x - mean) / std with training-set statistics, same shape;
+    ``imagenet`` -> grey images replicated to 3 channels, then ImageNet mean / std per channel, (N, 3, H, W);
     ``none`` -> unchanged.
+
+    Example:
+        >>> normalise_images(np.zeros((2, 3, 4, 4), np.float32), "imagenet", (0.0, 1.0)).shape
+        (2, 3, 4, 4)
     """
     if mode == "train_zscore":
         return ((images - stats[0]) / stats[1]).astype(np.float32)
     if mode == "imagenet":
         mean = np.asarray((0.485, 0.456, 0.406), np.float32)[None, :, None, None]
         std = np.asarray((0.229, 0.224, 0.225), np.float32)[None, :, None, None]
-        return ((images[:, None] - mean) / std).astype(np.float32)
+        rgb = images if images.ndim == 4 else images[:, None]
+        return ((rgb - mean) / std).astype(np.float32)
     return images
 
 
@@ -76,17 +81,24 @@ class RunContext:
         cb = (lambda done, total: self._progress(f"loading {name} cases", done, total)) if self._progress else None
         return self.task.load_split(name, progress=cb)
 
-    @cached_property
+    def split(self, name: str) -> SliceSet:
+        """The samples of a split of the manifest (``train``, ``val``, ``test``, a fold), loaded once."""
+        cache = self.__dict__.setdefault("_splits", {})
+        if name not in cache:
+            cache[name] = self._load(name)
+        return cache[name]
+
+    @property
     def train(self) -> SliceSet:
-        return self._load("train")
+        return self.split("train")
 
-    @cached_property
+    @property
     def val(self) -> SliceSet:
-        return self._load("val")
+        return self.split("val")
 
-    @cached_property
+    @property
     def test(self) -> SliceSet:
-        return self._load("test")
+        return self.split("test")
 
     @cached_property
     def train_stats(self) -> tuple[float, float]:
@@ -97,8 +109,9 @@ class RunContext:
         """Images as the task's learners see them (normalised per the card), computed once per set."""
         cache = self.__dict__.setdefault("_model_inputs", {})
         if id(slices) not in cache:
-            cache[id(slices)] = normalise_images(slices.images, self.config.task.preprocessing.normalise,
-                                                 self.train_stats)
+            mode = self.config.task.preprocessing.normalise
+            cache[id(slices)] = normalise_images(slices.images, mode,
+                                                 self.train_stats if mode == "train_zscore" else (0.0, 1.0))
         return cache[id(slices)]
 
 
@@ -123,3 +136,7 @@ class EvaluationProtocol(ABC):
     def job_stages(self, job: Job) -> int:
         """How many progress stages a job reports (for display)."""
         return 1
+
+    def splits_to_load(self) -> list[str]:
+        """The manifest splits the jobs read; the runner loads (and so checks) them before the first job."""
+        return ["train", "val", "test"]

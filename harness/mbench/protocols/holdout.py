@@ -8,6 +8,7 @@ from mbench.models.capabilities import Progress
 from mbench.models.registry import create_model, get_model_entry
 from mbench.protocols.base import EvaluationProtocol, Job, RunContext, component_seed
 from mbench.protocols.scoring import aggregate_primary, score_rows
+from mbench.protocols.strata import strata_rows
 
 __all__ = ["HoldoutProtocol"]
 
@@ -32,6 +33,8 @@ class HoldoutProtocol(EvaluationProtocol):
         pred = learner.predict(ctx.model_inputs(ctx.test))
         rows = score_rows(cfg.task, ctx.test.ids, ctx.test.groups, pred, ctx.task.targets(ctx.test),
                           {**job.context(), "n_labelled": len(ctx.train)}, ctx.test.labelmaps, ctx.test.spacing)
+        rows += strata_rows(cfg.task, rows, ctx.test.ids, ctx.test.attrs,
+                            {**job.context(), "n_labelled": len(ctx.train)})
         return {"rows": rows, "train_log": train_log, "n_labelled": len(ctx.train),
                 "timings": {"train_s": train_s, "test_s": time.perf_counter() - t0},
                 "predictions": pred.round(6).tolist() if pred.ndim == 2 else None}

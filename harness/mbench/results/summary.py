@@ -71,8 +71,9 @@ def summarise(rows: list[dict[str, Any]], metrics: list[str] | None = None) -> d
         for rnd, n_lab in points:
             seeds = {k[3]: v for k, v in per_seed.items() if k[0] == metric and k[1] == rnd and k[2] == n_lab}
             vals = np.asarray([v["value"] for v in seeds.values()], float)
-            entries.append({"round": rnd, "n_labelled": n_lab, "mean": float(np.nanmean(vals)) if vals.size else None,
-                            "sd": float(np.nanstd(vals, ddof=1)) if np.sum(~np.isnan(vals)) > 1 else None,
+            valid = vals[~np.isnan(vals)]
+            entries.append({"round": rnd, "n_labelled": n_lab, "mean": float(valid.mean()) if valid.size else None,
+                            "sd": float(valid.std(ddof=1)) if valid.size > 1 else None,
                             "n_seeds": len(seeds), "per_seed": {str(s): v for s, v in sorted(seeds.items())}})
         block: dict[str, Any] = {"points": entries}
         if any(e["round"] is not None for e in entries):

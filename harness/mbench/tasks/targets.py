@@ -34,7 +34,13 @@ def index_to_labels(indices: np.ndarray, labels: dict[str, int]) -> np.ndarray:
     return codes[np.asarray(indices, dtype=np.int64)]
 
 
-TARGETS = {"whole_tumour": whole_tumour, "label_presence": label_presence, "label_index": label_index}
+def foreground(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Binary masks of every labelled class (a polyp, an instrument); the same as :func:`whole_tumour`."""
+    return whole_tumour(labelmaps, labels)
+
+
+TARGETS = {"whole_tumour": whole_tumour, "foreground": foreground, "label_presence": label_presence,
+           "label_index": label_index}
 
 
 def make_targets(kind: str, labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:

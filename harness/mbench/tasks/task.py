@@ -1,4 +1,4 @@
-"""A task card bound to its data: adapter, verified split, slices per split, targets."""
+"""A task card bound to its data: adapter, verified split, samples (slices or 2D images) per split, targets."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import numpy as np
 
 from mbench.config.schema import TaskSpec
 from mbench.data.adapter import DatasetAdapter, create_adapter
-from mbench.data.slices import SliceSet, extract_slices
+from mbench.data.slices import SliceSet, extract_slices, load_images
 from mbench.data.split import SplitManifest
 from mbench.data.synthetic import generate_standin
+from mbench.errors import MbenchError
 from mbench.tasks.targets import make_targets
 
 __all__ = ["Task"]
@@ -55,6 +56,8 @@ class Task:
         """The split manifest for this data source, hash-checked, leak-checked and coverage-checked."""
         ref = self.spec.data.split if self.data_source == "real" else self.spec.data.standin.split
         manifest = SplitManifest.load(self.card_folder / ref.file, ref.sha256)
+        if manifest.rule is not None:
+            manifest = manifest.resolve(self.adapter.case_ids(), self.adapter.groups(), self.adapter.official_splits())
         manifest.check_disjoint(self.adapter.groups())
         manifest.check_coverage(self.adapter.case_ids(), str(self.data_root))
         return manifest
@@ -64,13 +67,29 @@ class Task:
         return self.adapter.data_hash([c for ids in self.split.splits.values() for c in ids])
 
     def load_split(self, name: str, progress: Callable[[int, int], None] | None = None) -> SliceSet:
-        """Slices of one split (``train``, ``val`` or ``test``), truncated to ``limit`` if set."""
+        """Samples of one split (``train``, ``val``, ``test`` or a fold), truncated to ``limit`` if set.
+
+        3D adapters give the axial slices the card's ``slicing`` selects; 2D adapters give each case as one
+        image, scaled and resized as the card's ``preprocessing`` says.
+        """
         s = self.spec
         cases = self.split.ids(name)
-        slices = extract_slices(self.adapter, cases, main=s.slicing.main_modality, aux=s.slicing.aux_modality,
-                                min_pixels=s.slicing.min_foreground_pixels,
-                                percentiles=s.preprocessing.clip_percentiles, region=s.preprocessing.clip_region,
-                                progress=progress)
+        if self.adapter.ndim == 2:
+            if self.limit is not None and len(cases) > self.limit:  # the same choice as below, before reading
+                cases = [cases[i] for i in np.sort(np.random.default_rng(0).choice(len(cases), self.limit,
+                                                                                    replace=False))]
+            pre = s.preprocessing
+            slices = load_images(self.adapter, cases, intensity=pre.intensity, percentiles=pre.clip_percentiles,
+                                 resize=pre.resize, progress=progress)
+        else:
+            if s.slicing is None:
+                raise MbenchError(f"task {s.id}: adapter {s.data.adapter!r} reads 3D volumes, but the card has no "
+                                  "slicing block", expected="slicing: {main_modality: ..., min_foreground_pixels: ...}",
+                                  fix="add a slicing block to the card")
+            slices = extract_slices(self.adapter, cases, main=s.slicing.main_modality, aux=s.slicing.aux_modality,
+                                    min_pixels=s.slicing.min_foreground_pixels,
+                                    percentiles=s.preprocessing.clip_percentiles, region=s.preprocessing.clip_region,
+                                    progress=progress)
         if self.limit is not None and len(slices) > self.limit:
             keep = np.sort(np.random.default_rng(0).choice(len(slices), self.limit, replace=False))
             slices = slices.take(keep)

@@ -26,7 +26,32 @@ def _brats2018(root: Path, **params: Any) -> list[str]:
     return generate_brats2018(root, **params)
 
 
-GENERATORS: dict[str, Callable[..., list[str]]] = {"brats2018": _brats2018}
+def _pannuke(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.pannuke import generate_pannuke
+
+    return generate_pannuke(root, **params)
+
+
+def _camus(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.camus import generate_camus
+
+    return generate_camus(root, **params)
+
+
+def _kvasir_seg(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.kvasir import generate_kvasir_seg
+
+    return generate_kvasir_seg(root, **params)
+
+
+def _kvasir_instrument(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.kvasir import generate_kvasir_instrument
+
+    return generate_kvasir_instrument(root, **params)
+
+
+GENERATORS: dict[str, Callable[..., list[str]]] = {"brats2018": _brats2018, "pannuke": _pannuke, "camus": _camus,
+                                                   "kvasir_seg": _kvasir_seg, "kvasir_instrument": _kvasir_instrument}
 
 
 def generate_standin(generator: str, params: dict[str, Any], root: Path | None = None) -> Path:

@@ -49,8 +49,9 @@ def replicate_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    """``adam`` | ``rmsprop`` | ``sgd`` with the given learning rate."""
-    table = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+    """``adam`` | ``adamw`` | ``rmsprop`` | ``sgd`` with the given learning rate."""
+    table = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop,
+             "sgd": torch.optim.SGD}
     if name not in table:
         from mbench.errors import MbenchError
 

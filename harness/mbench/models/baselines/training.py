@@ -97,10 +97,12 @@ class SupervisedLearner(ABC):
         """Train from scratch, keeping the checkpoint with the best validation ``score``."""
         seed_torch(seed)
         self.net = self.build(targets)
-        return fit_supervised(self.net, forward=self._forward, loss_fn=self._loss, predict=self.predict,
-                              images=images, targets=targets, val_images=val_images, val_targets=val_targets,
-                              score=score, optimizer=self.optimizer, lr=self.lr, epochs=self.epochs,
-                              batch_size=self.batch_size, seed=seed, device=self.device, progress=progress)
+        log = fit_supervised(self.net, forward=self._forward, loss_fn=self._loss, predict=self.predict,
+                             images=images, targets=targets, val_images=val_images, val_targets=val_targets,
+                             score=score, optimizer=self.optimizer, lr=self.lr, epochs=self.epochs,
+                             batch_size=self.batch_size, seed=seed, device=self.device, progress=progress)
+        log["n_parameters"] = int(sum(p.numel() for p in self.net.parameters()))
+        return log
 
     @torch.inference_mode()
     def predict(self, images: np.ndarray) -> np.ndarray:

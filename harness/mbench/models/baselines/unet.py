@@ -11,7 +11,7 @@ from mbench.models.baselines.pretrained import cached_hub_file
 from mbench.models.baselines.torch_utils import replicate_channels, resize
 from mbench.models.baselines.training import SupervisedLearner
 
-__all__ = ["UNetSegmenter", "ce_dice_loss"]
+__all__ = ["UNetSegmenter", "ce_dice_loss", "segmentation_loss"]
 
 
 def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
@@ -25,11 +25,24 @@ def ce_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -
     return ce + (1 - dice)
 
 
+def segmentation_loss(name: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``ce`` (pixel-wise cross-entropy), ``ce_dice`` (cross-entropy + soft Dice loss, see :func:`ce_dice_loss`)
+    or ``ce_dice_mean`` (the average of the two, as Sourget et al. 2023 train on Kvasir)."""
+    if name == "ce":
+        return nnf.cross_entropy(logits, target.long())
+    if name == "ce_dice":
+        return ce_dice_loss(logits, target)
+    if name == "ce_dice_mean":
+        return 0.5 * ce_dice_loss(logits, target)
+    raise MbenchError(f"unknown segmentation loss {name!r}", expected="ce, ce_dice or ce_dice_mean", found=name)
+
+
 class UNetSegmenter(SupervisedLearner):
     """Segmentation U-Net (binary or multi-class), retrained from scratch at every ``fit``.
 
     Args:
         classes: output classes including background (2 = binary); predictions are class indices.
+        loss: ``ce_dice`` (cross-entropy + soft Dice) or ``ce`` (cross-entropy only).
         encoder, encoder_depth, decoder_channels: smp ``Unet`` architecture (depth 4 = 4 down / 4 up).
         in_channels: network input channels (the single-channel image is replicated).
         optimizer, lr, epochs, batch_size: training settings.
@@ -43,8 +56,9 @@ class UNetSegmenter(SupervisedLearner):
                  decoder_channels: tuple[int, ...] | list[int] = (256, 128, 64, 32), in_channels: int = 1,
                  optimizer: str = "rmsprop", lr: float = 1e-5, epochs: int = 30, batch_size: int = 32,
                  image_size: int | None = None, pretrained: bool = False, pretrained_path: str | None = None,
-                 classes: int = 2, device: str = "auto") -> None:
+                 classes: int = 2, loss: str = "ce_dice", device: str = "auto") -> None:
         super().__init__(optimizer, lr, epochs, batch_size, image_size, device)
+        self.loss = loss
         self.arch = dict(encoder=encoder, encoder_depth=encoder_depth, decoder_channels=list(decoder_channels),
                          in_channels=in_channels, classes=classes)
         self.pretrained, self.pretrained_path = pretrained, pretrained_path
@@ -80,7 +94,8 @@ class UNetSegmenter(SupervisedLearner):
         return self.net(x)
 
     def _loss(self, logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        return ce_dice_loss(logits, resize(masks.unsqueeze(1).float(), self.image_size, "nearest")[:, 0])
+        target = resize(masks.unsqueeze(1).float(), self.image_size, "nearest")[:, 0]
+        return segmentation_loss(self.loss, logits, target)
 
     def _to_prediction(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Class-index map (N, H, W) uint8 at the input resolution (a binary mask when ``classes=2``)."""
