@@ -126,7 +126,7 @@ def load_leaderboard_config(path: str | Path | None = None) -> LeaderboardConfig
     path = Path(path) if path else default_config_path()
     if not path.is_file():
         raise MbenchError(f"no leaderboard config at {path}", expected="a leaderboard.yaml file",
-                          fix="pass --config PATH, or create leaderboard/leaderboard.yaml (see docs/leaderboard.md)")
+                          fix="pass --config PATH, or create leaderboard/leaderboard.yaml (see the README, section Leaderboard)")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
