@@ -14,8 +14,8 @@ from mbench.errors import MbenchError
 __all__ = ["read_yaml", "validate_task_dict", "load_task_card", "format_validation_error"]
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML mapping, or raise an :class:`MbenchError` naming the file and line."""
+def read_yaml(path: Path, what: str = "a task card") -> dict[str, Any]:
+    """Parse a YAML mapping, or raise an :class:`MbenchError` naming the file and line (``what`` names the file kind)."""
     try:
         data = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as exc:
@@ -24,7 +24,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise MbenchError(f"{path}: invalid YAML{where}", expected="a YAML mapping",
                           found=str(exc).splitlines()[0], fix="fix the YAML syntax at that position") from None
     if not isinstance(data, dict):
-        raise MbenchError(f"{path}: a task card must be a YAML mapping", expected="key: value pairs",
+        raise MbenchError(f"{path}: {what} must be a YAML mapping", expected="key: value pairs",
                           found=type(data).__name__)
     return data
 

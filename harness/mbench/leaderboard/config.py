@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mbench.config.loading import format_validation_error
+from mbench.config.loading import format_validation_error, read_yaml
 from mbench.errors import MbenchError
 from mbench.paths import repo_root
 
@@ -127,16 +126,7 @@ def load_leaderboard_config(path: str | Path | None = None) -> LeaderboardConfig
     if not path.is_file():
         raise MbenchError(f"no leaderboard config at {path}", expected="a leaderboard.yaml file",
                           fix="pass --config PATH, or create leaderboard/leaderboard.yaml (see the README, section Leaderboard)")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise MbenchError(f"{path}: invalid YAML{where}", expected="a YAML mapping",
-                          found=str(exc).splitlines()[0], fix="fix the YAML syntax at that position") from None
-    if not isinstance(data, dict):
-        raise MbenchError(f"{path}: the leaderboard config must be a YAML mapping", expected="key: value pairs",
-                          found=type(data).__name__, fix="start from leaderboard/leaderboard.yaml")
+    data = read_yaml(path, what="the leaderboard config")
     try:
         return LeaderboardConfig.model_validate(data)
     except ValidationError as exc:
