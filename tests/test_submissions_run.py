@@ -68,8 +68,9 @@ def examples_store(tmp_path_factory, tiny_tasks):
 
 
 def _record(results: Path, model: str) -> dict:
-    (folder,) = [p for p in results.iterdir() if f"--{model}--" in p.name]
-    return json.loads((folder / "run.json").read_text())
+    records = [json.loads((p / "run.json").read_text()) for p in results.iterdir() if (p / "run.json").exists()]
+    (record,) = [r for r in records if r["model"] == model]
+    return record
 
 
 @needs_isolation

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,12 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """Stable id: the same resolved config maps to the same results folder (which makes resume work)."""
-        return f"{self.task.id}--{self.model}--{self.hash[:10]}"
+        """Stable id: the same resolved config maps to the same results folder (which makes resume work).
+
+        Characters that are not portable in file names (e.g. ``:`` and ``@`` of ``sub:<id>@<version>``) become ``_``.
+        """
+        model = re.sub(r"[^A-Za-z0-9._-]", "_", self.model)
+        return f"{self.task.id}--{model}--{self.hash[:10]}"
 
 
 def _check_model(task: TaskSpec, model: str) -> None:
