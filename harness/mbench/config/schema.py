@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "StrictModel", "SplitRef", "StandinSpec", "DataSpec", "SlicingSpec", "PreprocessingSpec", "SamplerInputSpec",
-    "HoldoutSpec", "ActiveLearningSpec", "KFoldSpec", "ProtocolSpec", "ConventionProfile", "StrataSpec", "MetricsSpec",
+    "HoldoutSpec", "ActiveLearningSpec", "KFoldSpec", "PruningSweepSpec", "ProtocolSpec", "ConventionProfile", "StrataSpec", "MetricsSpec",
     "ReferenceResult", "TaskSpec",
 ]
 
@@ -133,7 +133,29 @@ class KFoldSpec(StrictModel):
         return v
 
 
-ProtocolSpec = Annotated[Union[HoldoutSpec, ActiveLearningSpec, KFoldSpec], Field(discriminator="name")]
+class PruningSweepSpec(StrictModel):
+    """Post-training channel pruning (no fine-tuning): one model per seed (train / val), then per fraction of pruned
+    channels a structurally pruned copy scored on ``test``; importance from a ``calibration_split`` disjoint from test.
+    """
+
+    name: Literal["pruning_sweep"]
+    fractions: list[float] = Field(min_length=1, description="fractions of the prunable 3x3-conv channels removed")
+    seeds: list[int] = Field(min_length=1)
+    importance: Literal["taylor_fo_normalised"] = "taylor_fo_normalised"
+    calibration_split: Literal["train", "val"] = "val"
+    calibration_size: int | None = Field(None, gt=0, description="a seeded subset of the calibration split; None: all")
+    latency_batch: int = Field(10, gt=0)
+    latency_repeats: int = Field(5, gt=0)
+
+    @field_validator("fractions")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if any(not 0 <= f < 1 for f in v) or sorted(set(v)) != list(v):
+            raise ValueError(f"fractions must be distinct, ascending and in [0, 1), got {v}")
+        return v
+
+
+ProtocolSpec = Annotated[Union[HoldoutSpec, ActiveLearningSpec, KFoldSpec, PruningSweepSpec], Field(discriminator="name")]
 
 
 class ConventionProfile(StrictModel):

@@ -15,6 +15,8 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
                         "initial labelled set + budget per round; learner retrained each round; sampler plug-in"),
     "kfold": ("mbench.protocols.kfold:KFoldProtocol",
               "fold rotation: train on the other folds (validation carved out of them), test on each fold in turn"),
+    "pruning_sweep": ("mbench.protocols.pruning:PruningSweepProtocol",
+                      "train once per seed, then prune channels (Taylor FO, no fine-tuning) and score each fraction"),
 }
 
 
