@@ -98,6 +98,7 @@ def test_changing_a_task_setting_or_limiting_marks_the_run_unofficial():
     assert not resolve_run_config("brats", "mvaal", limit=10).official
     # pointing at the real data, or tuning the submitted model, keeps the run official
     assert resolve_run_config("brats", "mvaal", {"data.root": "/data/brats", "model.gamma3": 0.4}).official
+    assert resolve_run_config("liver-transfer", "unet", {"protocol.domains.chaos.data.root": "/data/chaos"}).official
     # an override equal to the card's value changes nothing
     same = resolve_run_config("brats", "mvaal", {"protocol.rounds": 6})
     assert same.official and same.hash == resolve_run_config("brats", "mvaal").hash

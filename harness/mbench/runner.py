@@ -67,6 +67,7 @@ def execute_run(config: RunConfig, observer: RunObserver | None = None, *, fresh
         "data": {"source": task.data_source, "root": str(task.data_root), "sha256": task.data_hash()},
         "seeds": list(config.task.protocol.seeds), "environment": environment(config.run.device),
         "conventions": config.task.metrics.conventions.model_dump(mode="json"),
+        "postprocessing": [op.model_dump(mode="json", exclude_none=True) for op in config.task.postprocessing],
         "started": (previous or {}).get("started", _now()), "resumed": [*(previous or {}).get("resumed", []),
                                                                          *([_now()] if previous else [])],
         "jobs_total": len(protocol.jobs()),

@@ -25,7 +25,8 @@ from mbench.paths import results_dir
 
 __all__ = ["RunOptions", "RunConfig", "resolve_run_config", "OFFICIAL_FREE_KEYS"]
 
-# Task-card keys a user may set without changing the benchmark itself.
+# Task-card keys a user may set without changing the benchmark itself (also any ``<...>.data.root``: where
+# a further dataset of a multi-dataset protocol lives, e.g. protocol.domains.chaos.data.root).
 OFFICIAL_FREE_KEYS = {"data.root"}
 _RUN_KEYS = {"device", "out"}
 
@@ -135,7 +136,7 @@ def resolve_run_config(task_name: str, model: str, overrides: dict[str, Any] | N
             if old == value:
                 continue
             set_dotted(raw, key, value)
-            if key not in OFFICIAL_FREE_KEYS:
+            if key not in OFFICIAL_FREE_KEYS and not key.endswith(".data.root"):  # where a dataset lives
                 reasons.append(f"{key}={value!r} (card: {old!r})")
     task = validate_task_dict(raw, source=f"{card_path} with overrides")
     _check_model(task, model)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "StrictModel", "SplitRef", "StandinSpec", "DataSpec", "SlicingSpec", "PreprocessingSpec", "SamplerInputSpec",
-    "HoldoutSpec", "ActiveLearningSpec", "KFoldSpec", "PruningSweepSpec", "ProtocolSpec", "ConventionProfile", "StrataSpec", "MetricsSpec",
+    "HoldoutSpec", "ActiveLearningSpec", "KFoldSpec", "PruningSweepSpec", "FederatedSpec", "DomainSpec", "TransferStageSpec", "TransferSpec", "WarpSpec",
+    "WeakLabelSpec", "ProtocolSpec", "ConventionProfile", "StrataSpec", "MetricsSpec",
     "ReferenceResult", "TaskSpec",
 ]
 
@@ -155,7 +156,120 @@ class PruningSweepSpec(StrictModel):
         return v
 
 
-ProtocolSpec = Annotated[Union[HoldoutSpec, ActiveLearningSpec, KFoldSpec, PruningSweepSpec], Field(discriminator="name")]
+class FederatedSpec(StrictModel):
+    """Federated simulation (FedAvg / FedProx): per (seed, round) every client trains ``local_epochs`` from the global
+    weights on its ``<client>_train`` split, with the proximal term (mu / 2) ||w - w_global||^2 (mu = 0 is FedAvg);
+    the server averages the client weights (``samples``: weighted by client training-set size, or ``uniform``).
+    Each round scores each client's local model on ``<client>_test`` and the global model on ``server_split`` and on
+    every client test set. ``classes`` declares each client's classes (the adapter's ``case_attribute``), which the
+    protocol checks (non-IID label skew as declared); client and server splits are checked disjoint.
+    """
+
+    name: Literal["federated"]
+    clients: list[str] = Field(min_length=1, description="client names; splits <client>_train and <client>_test")
+    classes: dict[str, list[str]] = Field(default_factory=dict, description="client -> classes it may hold")
+    case_attribute: str = "class"
+    server_split: str = "test"
+    rounds: int = Field(gt=0)
+    local_epochs: int = Field(gt=0)
+    mu: float = Field(0.0, ge=0, description="FedProx proximal strength; 0 = FedAvg")
+    weighting: Literal["samples", "uniform"] = "samples"
+    seeds: list[int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _clients(self) -> "FederatedSpec":
+        if len(set(self.clients)) != len(self.clients):
+            raise ValueError(f"clients must be distinct, got {self.clients}")
+        unknown = set(self.classes) - set(self.clients)
+        if unknown:
+            raise ValueError(f"classes names unknown clients {sorted(unknown)}")
+        return self
+
+    def split_names(self) -> list[str]:
+        return [f"{c}_{part}" for c in self.clients for part in ("train", "test")] + [self.server_split]
+
+
+class DomainSpec(StrictModel):
+    """One more dataset of a multi-dataset protocol: its data block and (3D adapters) its slicing block."""
+
+    data: DataSpec
+    slicing: SlicingSpec | None = None
+
+
+class TransferStageSpec(StrictModel):
+    """One trained model of a transfer study: trained on ``train`` (one domain, or several pooled), from scratch or
+    initialised from the model of stage ``init`` with ``freeze`` (``encoder``, ``all_but_last_decoder_block``, ``none``).
+    """
+
+    train: list[str] = Field(min_length=1)
+    init: str | None = None
+    freeze: Literal["encoder", "all_but_last_decoder_block", "none"] = "none"
+    test: list[str] | None = Field(None, description="domains to score on; None: every domain")
+
+
+class TransferSpec(StrictModel):
+    """Train-on x test-on matrix (paper 7). ``home`` names the card's own ``data`` block; ``domains`` the others.
+
+    Each stage is one job per seed (after its ``init`` stage); it is scored on the test split of each of its
+    test domains. A cell is ``scratch`` (in-domain, no init), ``zero_shot`` (the test domain is in no training
+    stage of the chain), ``finetune`` (test domain = the last stage's) or ``earlier`` (a domain earlier in the chain).
+    """
+
+    name: Literal["transfer"]
+    home: str
+    domains: dict[str, DomainSpec] = {}
+    stages: dict[str, TransferStageSpec] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TransferSpec":
+        names = {self.home, *self.domains}
+        if self.home in self.domains:
+            raise ValueError(f"home domain {self.home!r} must not be repeated in domains")
+        order = list(self.stages)
+        for key, st in self.stages.items():
+            bad = [d for d in (*st.train, *(st.test or [])) if d not in names]
+            if bad:
+                raise ValueError(f"stage {key!r} uses unknown domains {bad}; known: {sorted(names)}")
+            if st.init is not None and (st.init not in self.stages or order.index(st.init) >= order.index(key)):
+                raise ValueError(f"stage {key!r}: init {st.init!r} must be an earlier stage")
+            if st.init is None and st.freeze != "none":
+                raise ValueError(f"stage {key!r}: freeze needs an init stage")
+        return self
+
+
+class WarpSpec(StrictModel):
+    """Seeded weak-label generator: random affine (rotation, isotropic scale, translation) + elastic deformation
+    (Simard et al.: uniform(-1, 1) displacement fields smoothed by a Gaussian of ``elastic_sigma`` px, times
+    ``elastic_alpha`` px), applied to the true mask, bilinear then thresholded at 0.5."""
+
+    rotate_deg: float = Field(8.0, ge=0)
+    scale: float = Field(0.08, ge=0, lt=1, description="scale drawn from [1 - scale, 1 + scale]")
+    translate: float = Field(0.03, ge=0, description="shift drawn from +-translate x image size")
+    elastic_alpha: float = Field(30.0, ge=0)
+    elastic_sigma: float = Field(6.0, gt=0)
+
+
+class WeakLabelSpec(StrictModel):
+    """Iterative weak-label refinement (paper 3) on the card's data (the target), pre-trained on ``source``.
+
+    masks(0) = warped true masks; round k = 1..iterations fine-tunes the pre-trained model (``reinit: pretrained``)
+    or the previous round's (``continue``) for ``finetune_epochs`` on masks(k-1), predicts masks(k) and scores them
+    on test against the true masks. ``transductive`` lets fine-tuning see the test images (with their masks(k-1)).
+    """
+
+    name: Literal["weak_label_refinement"]
+    source: DomainSpec
+    iterations: int = Field(3, ge=1)
+    finetune_epochs: int = Field(15, ge=1)
+    reinit: Literal["pretrained", "continue"] = "pretrained"
+    transductive: bool = False
+    freeze: Literal["encoder", "all_but_last_decoder_block", "none"] = "none"
+    warp: WarpSpec = WarpSpec()
+    seeds: list[int] = Field(min_length=1)
+
+
+ProtocolSpec = Annotated[Union[HoldoutSpec, ActiveLearningSpec, KFoldSpec, PruningSweepSpec, FederatedSpec, TransferSpec, WeakLabelSpec], Field(discriminator="name")]
 
 
 class ConventionProfile(StrictModel):
@@ -202,6 +316,25 @@ class MetricsSpec(StrictModel):
         return self
 
 
+class PostprocessOp(StrictModel):
+    """One post-processing step on binary predicted masks (``mbench.protocols.postprocess``), applied before scoring."""
+
+    op: Literal["remove_small_objects", "closing", "fill_holes", "keep_largest_component"]
+    min_size: int | None = Field(None, ge=1, description="remove_small_objects: smallest kept component (pixels)")
+    radius: int | None = Field(None, ge=0, description="closing: disk radius (pixels)")
+    connectivity: int | None = Field(None, ge=1, le=2, description="1 = 4-neighbour, 2 = 8-neighbour")
+
+    @model_validator(mode="after")
+    def _params_fit_the_op(self) -> "PostprocessOp":
+        allowed = {"remove_small_objects": {"min_size"}, "closing": {"radius"}}.get(self.op, set()) | {"connectivity"}
+        if self.op == "closing":
+            allowed -= {"connectivity"}
+        extra = [k for k in ("min_size", "radius", "connectivity") if getattr(self, k) is not None and k not in allowed]
+        if extra:
+            raise ValueError(f"post-processing op {self.op!r} takes no {extra}")
+        return self
+
+
 class ReferenceResult(StrictModel):
     """A number the paper reports, with where it says so."""
 
@@ -235,6 +368,8 @@ class TaskSpec(StrictModel):
     models: list[str] = Field(min_length=1, description="registered models this task accepts")
     model_defaults: dict[str, dict[str, Any]] = {}
     reference_results: list[ReferenceResult] = []
+    postprocessing: list[PostprocessOp] = Field(default_factory=list, description="ops applied in order to "
+                                                "binary test predictions before scoring (empty: none)")
     quick: dict[str, Any] = Field(default_factory=dict, description="overrides for the unofficial quick setting")
 
     @model_validator(mode="after")
@@ -252,6 +387,8 @@ class TaskSpec(StrictModel):
 
     def split_names(self) -> list[str]:
         """The split names the protocol reads from the manifest (``train``/``val``/``test`` or the folds)."""
+        if isinstance(self.protocol, FederatedSpec):
+            return self.protocol.split_names()
         return list(self.protocol.folds) if isinstance(self.protocol, KFoldSpec) else ["train", "val", "test"]
 
     def region_codes(self) -> dict[str, tuple[int, ...]]:

@@ -88,6 +88,10 @@ ADAPTERS: dict[str, str] = {
     "camus": "mbench.data.adapters.camus:CamusAdapter",
     "kvasir_seg": "mbench.data.adapters.kvasir:KvasirSegAdapter",
     "kvasir_instrument": "mbench.data.adapters.kvasir:KvasirInstrumentAdapter",
+    "lung_grosspath": "mbench.data.adapters.lung_grosspath:LungGrossPathAdapter",
+    "lits": "mbench.data.adapters.liver:LiTSAdapter",
+    "chaos_t2spir": "mbench.data.adapters.liver:ChaosT2SpirAdapter",
+    "busi": "mbench.data.adapters.busi:BusiAdapter",
 }
 
 

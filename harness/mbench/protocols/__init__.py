@@ -17,6 +17,12 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
               "fold rotation: train on the other folds (validation carved out of them), test on each fold in turn"),
     "pruning_sweep": ("mbench.protocols.pruning:PruningSweepProtocol",
                       "train once per seed, then prune channels (Taylor FO, no fine-tuning) and score each fraction"),
+    "federated": ("mbench.protocols.federated:FederatedProtocol",
+                  "FedAvg / FedProx over client splits: local epochs from the global weights, weighted averaging"),
+    "transfer": ("mbench.protocols.transfer:TransferProtocol",
+                 "train-on x test-on matrix over datasets: scratch, zero-shot and chained fine-tuning with freezing"),
+    "weak_label_refinement": ("mbench.protocols.weak_label:WeakLabelRefinementProtocol",
+                              "warped weak masks; each round fine-tunes on the previous round's outputs"),
 }
 
 

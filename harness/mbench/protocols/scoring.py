@@ -83,8 +83,13 @@ def score_rows(task: TaskSpec, ids: list[str], groups: list[str], predictions: n
     """One row per (case, case-level metric[, region]) and one per dataset-level metric (case ``*``).
 
     ``context`` (seed, fold, round, n_labelled, ...) is copied into every row. Tasks with ``regions``
-    are scored per region on the label maps (``labelmaps`` and in-plane ``spacing`` required).
+    are scored per region on the label maps (``labelmaps`` and in-plane ``spacing`` required). The card's
+    ``postprocessing`` ops, when any, are applied to the predictions first.
     """
+    if task.postprocessing:  # the card's ops (e.g. keep the largest component) on the test predictions
+        from mbench.protocols.postprocess import apply_ops
+
+        predictions = apply_ops(predictions, task.postprocessing)
     if task.regions:
         return _region_rows(task, ids, groups, predictions, labelmaps, spacing, context)
     rows = []

@@ -50,8 +50,34 @@ def _kvasir_instrument(root: Path, **params: Any) -> list[str]:
     return generate_kvasir_instrument(root, **params)
 
 
+def _busi(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.busi import generate_busi
+
+    return generate_busi(root, **params)
+
+
+def _lits(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.liver import generate_lits
+
+    return generate_lits(root, **params)
+
+
+def _chaos_t2spir(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.liver import generate_chaos_t2spir
+
+    return generate_chaos_t2spir(root, **params)
+
+
+def _lung_grosspath(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.lung_grosspath import generate_lung_grosspath
+
+    return generate_lung_grosspath(root, **params)
+
+
 GENERATORS: dict[str, Callable[..., list[str]]] = {"brats2018": _brats2018, "pannuke": _pannuke, "camus": _camus,
-                                                   "kvasir_seg": _kvasir_seg, "kvasir_instrument": _kvasir_instrument}
+                                                   "kvasir_seg": _kvasir_seg, "kvasir_instrument": _kvasir_instrument,
+                                                   "busi": _busi, "lits": _lits, "chaos_t2spir": _chaos_t2spir,
+                                                   "lung_grosspath": _lung_grosspath}
 
 
 def generate_standin(generator: str, params: dict[str, Any], root: Path | None = None) -> Path:
