@@ -1,4 +1,4 @@
-"""Liver CT -> MR (papers 3 and 7): LiTS / CHAOS adapters on their stand-ins, the ``transfer`` and
+"""Liver CT -> MR (papers 3 and 7): LiTS / CHAOS / DLDS adapters on their stand-ins, the ``transfer`` and
 ``weak_label_refinement`` protocols' invariants, and both quick settings end to end on tiny cards."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from conftest import REPO
 from mbench.cli.main import main
 from mbench.config.schema import WarpSpec
 from mbench.data.adapter import create_adapter
-from mbench.data.split import write_manifest
+from mbench.data.split import expand_rule, write_manifest
 from mbench.data.synthetic import generate_standin
 from mbench.metrics import functional as F
 from mbench.protocols.transfer import state_from_text
@@ -22,6 +22,7 @@ from mbench.tasks import load_task
 
 TINY_LITS = {"n_patients": 6, "size": 32, "n_slices": 6, "seed": 17}
 TINY_CHAOS = {"n_patients": 6, "sizes": [40, 48], "n_slices": 6, "seed": 7}
+TINY_DLDS = {"n_patients": 5, "sizes": [[42, 40], [48, 48]], "n_slices": 6, "seed": 11}  # 0003 has two series
 TINY_MODEL = {"encoder": "tu-resnet10t", "decoder_channels": [8, 8, 8, 8], "epochs": 1, "batch_size": 8,
               "image_size": 32, "optimizer": "adam", "lr": 1e-3}
 
@@ -46,9 +47,13 @@ def tiny_liver(tmp_path, monkeypatch):
     raw["data"] = _tiny_data(raw["data"], family, "lits", TINY_LITS, lits_ids)
     chaos = raw["protocol"]["domains"]["chaos"]
     chaos["data"] = _tiny_data(chaos["data"], family, "chaos", TINY_CHAOS, chaos_ids)
+    dlds = raw["protocol"]["domains"]["dlds"]
+    dlds_ids = ["0001-5", "0003-11", "0003-5", "0002-5", "0004-5", "0005-5"]  # patient 0003 (2 series) in train
+    dlds["data"] = _tiny_data(dlds["data"], family, "dlds", TINY_DLDS, dlds_ids)
     raw["protocol"]["stages"] = {"lits": {"train": ["lits"]}, "chaos": {"train": ["chaos"]},
                                  "lits-chaos": {"train": ["chaos"], "init": "lits", "freeze": "encoder"},
-                                 "universal": {"train": ["lits", "chaos"]}}
+                                 "lits-chaos-dlds": {"train": ["dlds"], "init": "lits-chaos", "freeze": "encoder"},
+                                 "universal": {"train": ["lits", "chaos", "dlds"]}}
     raw["quick"] = quick
     (family / "tiny-liver-transfer.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     hold = {k: v for k, v in raw.items()}
@@ -75,8 +80,12 @@ def _run(task: str, results) -> tuple[dict, list[dict]]:
 
 def test_cards_are_the_papers_protocols():
     t = load_task("liver-transfer").spec
-    assert t.protocol.home == "lits" and set(t.protocol.domains) == {"chaos"}
+    assert t.protocol.home == "lits" and set(t.protocol.domains) == {"chaos", "dlds"}
     assert t.protocol.stages["lits-chaos"].init == "lits" and t.protocol.stages["lits-chaos"].freeze == "encoder"
+    assert t.protocol.domains["dlds"].data.adapter == "dlds" and t.protocol.domains["dlds"].data.params["rotate90"] == 1
+    assert (t.protocol.stages["lits-dlds"].init, t.protocol.stages["lits-chaos-dlds"].init) == ("lits", "lits-chaos")
+    assert t.protocol.stages["dlds"].init is None and set(t.protocol.stages["universal"].train) == {"lits", "chaos", "dlds"}
+    assert {r.value for r in t.reference_results if "test dlds" in r.setting} == {0.82, 0.16, 0.83, 0.88, 0.865}
     w = load_task("liver-weaklabel").spec
     assert (w.protocol.iterations, w.protocol.finetune_epochs, w.protocol.reinit) == (3, 15, "pretrained")
     assert all(r.source for r in (*t.reference_results, *w.reference_results))
@@ -99,6 +108,39 @@ def test_adapters_read_the_standins_in_the_release_layout(tmp_path):
     assert np.abs(cy(seg_ct) - cy(seg_mr)).max() < 5
     assert np.argmax(seg_mr.sum(axis=(0, 1))) in (2, 3)
     assert chaos.spacing("1")[2] == pytest.approx(7.7) and chaos.spacing("1")[0] == pytest.approx(400 / 32)
+
+
+def test_dlds_adapter_reads_the_standin_and_its_split(tmp_path):
+    root = generate_standin("dlds", TINY_DLDS, tmp_path / "dlds")
+    assert (root / "0003" / "11" / "masks" / "11.nii.gz").exists()
+    assert len(list((root / "0001" / "5" / "images").glob("*.dicom"))) == 6
+    native = create_adapter("dlds", root, {})
+    assert native.case_ids() == ["0001-5", "0002-5", "0003-11", "0003-5", "0004-5", "0005-5"]
+    assert native.groups()["0003-11"] == native.groups()["0003-5"] == "0003"
+    assert native.load_input("0001-5")["mr"].shape == native.load_reference("0001-5").shape == (40, 42, 6)  # rotated
+    dlds = create_adapter("dlds", root, {"size": 32, "rotate90": 1})
+    lits = create_adapter("lits", generate_standin("lits", TINY_LITS, tmp_path / "lits"), {"size": 32})
+    mr, seg = dlds.load_input("0001-5")["mr"], dlds.load_reference("0001-5")
+    assert mr.shape == seg.shape == (32, 32, 6) and set(np.unique(seg)) == {0, 1} and seg[:, :, 0].sum() == 0
+    assert mr.min() >= 0 and mr[seg > 0].mean() > 0
+    # slices ordered by position (file names are shuffled), mask axes match, rotate90 brings MR to the CT orientation
+    cy = lambda s: np.argwhere(s > 0)[:, :2].mean(axis=0)
+    assert np.abs(cy(seg) - cy(lits.load_reference("volume-0"))).max() < 5
+    assert np.argmax(seg.sum(axis=(0, 1))) in (2, 3)
+    assert dlds.spacing("0001-5")[2] == pytest.approx(5.0)
+    with pytest.raises(Exception, match="mask shape"):
+        create_adapter("dlds", root, {"mask_transpose": False}).load_reference("0001-5")
+    # the real split is a 54/6/6 rule by patient; the stand-in's is explicit and patient-disjoint
+    folder = load_task("liver-transfer").folder
+    rule = json.loads((folder / "splits" / "dlds.json").read_text())["rule"]
+    assert rule["sizes"] == {"train": 54, "val": 6, "test": 6} and rule["n_pool"] == 66
+    ids = [f"{p:04d}-{s}" for p in range(1, 67) for s in ((5, 11) if p % 3 == 0 else (5,))]
+    groups = {c: c.split("-")[0] for c in ids}
+    split = expand_rule(rule, ids, groups, {}, seed=2023)
+    assert {k: len({groups[c] for c in v}) for k, v in split.items()} == {"train": 54, "val": 6, "test": 6}
+    standin = json.loads((folder / "splits" / "dlds_standin.json").read_text())["splits"]
+    owner = {c.split("-")[0]: k for k, v in standin.items() for c in v}
+    assert all(owner[c.split("-")[0]] == k for k, v in standin.items() for c in v) and len(owner) == 12
 
 
 def test_weak_masks_are_deterministic_and_differ_by_the_declared_warp():
@@ -125,9 +167,12 @@ def test_transfer_matrix_quick_run(tiny_liver, results):
     assert set(jobs) >= {"seed0-lits", "seed0-chaos", "seed0-lits-chaos", "seed0-universal"}
     # zero-shot cells never train on the target
     lits = jobs["seed0-lits"]
-    assert lits["cells"] == {"lits": "scratch", "chaos": "zero_shot"} and set(lits["train_domains"]) == {"lits"}
-    assert jobs["seed0-lits-chaos"]["cells"] == {"lits": "earlier", "chaos": "finetune"}
-    assert set(jobs["seed0-universal"]["train_domains"]) == {"lits", "chaos"}
+    assert lits["cells"] == {"lits": "scratch", "chaos": "zero_shot", "dlds": "zero_shot"}
+    assert set(lits["train_domains"]) == {"lits"}
+    assert jobs["seed0-lits-chaos"]["cells"] == {"lits": "earlier", "chaos": "finetune", "dlds": "zero_shot"}
+    assert jobs["seed0-lits-chaos-dlds"]["cells"] == {"lits": "earlier", "chaos": "earlier", "dlds": "finetune"}
+    assert set(jobs["seed0-universal"]["train_domains"]) == {"lits", "chaos", "dlds"}
+    assert jobs["seed0-universal"]["train_domains"]["dlds"] == ["0001-5", "0003-11", "0003-5"]
     zero = [r for r in rows if "cell=zero_shot" in r["note"]]
     assert zero
     for r in zero:

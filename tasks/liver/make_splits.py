@@ -9,6 +9,10 @@ so these seeded splits (seed 2023) are the harness's fixed ones:
 * CHAOS MR T2-SPIR: the 20 training patients of the release -> 14 / 3 / 3. The stand-in writes the same
   patient ids, so it shares this manifest.
 * LiTS stand-in: 24 volumes -> 14 / 4 / 6.
+* DLDS: the patients with liver masks (paper 7: 66) -> 54 / 6 / 6 patients. The patient ids of that subset are
+  not published, so this is a seeded rule (``n_pool`` 66: a release with another number of masked patients is
+  refused) expanded over the patients the adapter finds; every series of a patient stays in its split.
+* DLDS stand-in: 12 patients (16 series) -> 8 / 2 / 2 patients, explicit.
 
 Each card pins the sha256 printed here.
 """
@@ -18,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from mbench.data.split import write_manifest
 from mbench.data.synthetic.liver import CHAOS_T2_PATIENTS
+
+DLDS_STANDIN_PATIENTS = 12
 
 HERE = Path(__file__).parent
 SEED = 2023
@@ -47,3 +53,14 @@ if __name__ == "__main__":
     print("lits_standin.json", write_manifest(HERE / "splits" / "lits_standin.json", count_split(standin, 14, 4, 6),
                                               group_key="patient", seed=SEED, method=method("14/4/6 (stand-in)"),
                                               dataset="mbench synthetic LiTS stand-in (24 volumes)"))
+    rule = {"pool": "all", "n_pool": 66, "sizes": {"train": 54, "val": 6, "test": 6}}
+    print("dlds.json", write_manifest(HERE / "splits" / "dlds.json", None, group_key="patient", seed=SEED,
+                                      method=method("54/6/6") + " over the DLDS patients with liver masks (rule)",
+                                      dataset="DLDS, Duke Liver Dataset MRI, patients with liver masks (66)", rule=rule))
+    patients = [f"{n + 1:04d}" for n in range(DLDS_STANDIN_PATIENTS)]
+    cut = count_split(patients, 8, 2, 2)
+    series = {p: [f"{p}-5", f"{p}-11"] if int(p) % 3 == 0 else [f"{p}-5"] for p in patients}  # generate_dlds
+    print("dlds_standin.json", write_manifest(HERE / "splits" / "dlds_standin.json",
+                                              {k: sorted(c for p in v for c in series[p]) for k, v in cut.items()},
+                                              group_key="patient", seed=SEED, method=method("8/2/2 (stand-in)"),
+                                              dataset="mbench synthetic DLDS stand-in (12 patients, 16 series)"))

@@ -91,6 +91,7 @@ ADAPTERS: dict[str, str] = {
     "lung_grosspath": "mbench.data.adapters.lung_grosspath:LungGrossPathAdapter",
     "lits": "mbench.data.adapters.liver:LiTSAdapter",
     "chaos_t2spir": "mbench.data.adapters.liver:ChaosT2SpirAdapter",
+    "dlds": "mbench.data.adapters.liver:DLDSAdapter",
     "busi": "mbench.data.adapters.busi:BusiAdapter",
 }
 

@@ -9,7 +9,15 @@ per slice, same stem, in ``T2SPIR/Ground/``; PNG grey values liver 63 (55-70), r
 spleen 252 (the CHAOS documentation's ranges). Slices are ordered along the slice normal from
 ImagePositionPatient / ImageOrientationPatient. Case id = patient folder name.
 
-Both adapters return volumes as (H, W, Z) and can resize in-plane (``size``: bilinear images, nearest masks,
+DLDS (Duke Liver Dataset, Macdonald et al., Zenodo 10.5281/zenodo.6328447), segmentation part. ASSUMED layout
+(from the dataset description; not verified against the files -- check it, and adjust the card parameters, before an
+official run): ``<root>/[Segmentation/]<patient>/<series>/<image_dir>/<image_glob>`` DICOM slices (one series, any
+file names) with the series' liver mask as one NIfTI volume ``<series>/<mask_dir>/<mask_glob>`` (non-zero = liver).
+The NIfTI array is assumed to be (columns, rows, slices) as ITK / dcm2niix write it (``mask_transpose: true``)
+with slices in the order of increasing position along the slice normal; ``mask_flip_axes`` flips axes of the
+(rows, columns, slices) mask if the release turns out to differ. Case id ``<patient>-<series>``; groups = patient.
+
+All adapters return volumes as (H, W, Z) and can resize in-plane (``size``: bilinear images, nearest masks,
 spacing rescaled) and rotate in-plane by ``rotate90`` quarter turns (paper 7 rotates MR slices by 90 degrees
 to match the LiTS orientation), so slices of every domain stack at one size.
 """
@@ -25,7 +33,7 @@ from mbench.data.adapter import DatasetAdapter
 from mbench.data.slices import resize_image
 from mbench.errors import MbenchError
 
-__all__ = ["CHAOS_LIVER_RANGE", "ChaosT2SpirAdapter", "LiTSAdapter"]
+__all__ = ["CHAOS_LIVER_RANGE", "ChaosT2SpirAdapter", "DLDSAdapter", "LiTSAdapter"]
 
 CHAOS_LIVER_RANGE = (55, 70)
 _LITS_RE = re.compile(r"^volume-(\d+)\.nii(\.gz)?$")
@@ -191,5 +199,120 @@ class ChaosT2SpirAdapter(_LiverAdapter):
         import pydicom
 
         ds = pydicom.dcmread(str(self._series(case_id)[0][0]), stop_before_pixels=True)
+        sz = float(getattr(ds, "SpacingBetweenSlices", None) or ds.SliceThickness)
+        return self._scaled_spacing((float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1]), sz), (ds.Rows, ds.Columns))
+
+
+def _position_order(paths: list[Path]) -> list[Path]:
+    """DICOM files ordered along the slice normal (ImagePositionPatient / ImageOrientationPatient)."""
+    import pydicom
+
+    keyed = []
+    for path in paths:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+        row, col = np.asarray(ds.ImageOrientationPatient[:3], float), np.asarray(ds.ImageOrientationPatient[3:], float)
+        keyed.append((float(np.dot(np.cross(row, col), np.asarray(ds.ImagePositionPatient, float))),
+                      int(getattr(ds, "InstanceNumber", 0) or 0), str(path), path))
+    keyed.sort(key=lambda t: t[:3])
+    return [k[3] for k in keyed]
+
+
+class DLDSAdapter(_LiverAdapter):
+    """Duke Liver Dataset MRI (segmentation part); input modality ``mr``, reference 1 = liver.
+
+    Layout (an assumption, see the module docstring): ``<root>/[Segmentation/]<patient>/<series>/`` with
+    ``image_dir`` (DICOM slices matching ``image_glob``) and ``mask_dir`` (one NIfTI matching ``mask_glob``).
+    Only series that hold both are cases. Images are not rescaled beyond RescaleSlope / RescaleIntercept.
+    """
+
+    modality = "mr"
+
+    def __init__(self, root: Path, size: int | None = None, rotate90: int = 0, image_dir: str = "images",
+                 image_glob: str = "*", mask_dir: str = "masks", mask_glob: str = "*.nii*",
+                 mask_transpose: bool = True, mask_flip_axes: list[int] | tuple[int, ...] = ()) -> None:
+        super().__init__(root, size, rotate90)
+        self.params.update(image_dir=image_dir, image_glob=image_glob, mask_dir=mask_dir, mask_glob=mask_glob,
+                           mask_transpose=mask_transpose, mask_flip_axes=list(mask_flip_axes))
+        self.image_dir, self.image_glob, self.mask_dir, self.mask_glob = image_dir, image_glob, mask_dir, mask_glob
+        self.mask_transpose, self.mask_flip_axes = bool(mask_transpose), tuple(int(a) for a in mask_flip_axes)
+        expected = f"<patient>/<series>/{image_dir}/{image_glob} (DICOM) and <patient>/<series>/{mask_dir}/{mask_glob}"
+        if not self.root.is_dir():
+            raise MbenchError(f"DLDS data folder not found: {self.root}", expected=expected,
+                              fix="set the domain's data.root to the unpacked DLDS segmentation folder")
+        base = self.root / "Segmentation" if (self.root / "Segmentation").is_dir() else self.root
+        self._series_dirs: dict[str, Path] = {}
+        self._patient: dict[str, str] = {}
+        for patient in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for series in sorted(s for s in patient.iterdir() if s.is_dir()):
+                if (series / image_dir).is_dir() and (series / mask_dir).is_dir():
+                    case = f"{patient.name}-{series.name}"
+                    self._series_dirs[case], self._patient[case] = series, patient.name
+        if not self._series_dirs:
+            raise MbenchError(f"no DLDS series with masks under {base}", expected=expected,
+                              found=", ".join(sorted(p.name for p in base.iterdir())[:8]) or "an empty folder",
+                              fix="point data.root at the DLDS segmentation release, or set image_dir / mask_dir "
+                                  "/ image_glob / mask_glob in the domain's data.params to the release's names")
+        self._cache: dict[str, tuple[list[Path], Path]] = {}
+
+    def case_ids(self) -> list[str]:
+        return sorted(self._series_dirs)
+
+    def groups(self) -> dict[str, str]:
+        return dict(self._patient)
+
+    def _files(self, case_id: str) -> tuple[list[Path], Path]:
+        if case_id in self._cache:
+            return self._cache[case_id]
+        if case_id not in self._series_dirs:
+            raise MbenchError(f"case {case_id!r} not found under {self.root}", found=f"{len(self._series_dirs)} cases")
+        folder = self._series_dirs[case_id]
+        dicoms = [p for p in (folder / self.image_dir).glob(self.image_glob) if p.is_file() and not p.name.startswith(".")]
+        masks = sorted((folder / self.mask_dir).glob(self.mask_glob))
+        if not dicoms or len(masks) != 1:
+            raise MbenchError(f"DLDS case {case_id}: expected DICOM slices and exactly one mask file",
+                              expected=f"{self.image_dir}/{self.image_glob} and one {self.mask_dir}/{self.mask_glob}",
+                              found=f"{len(dicoms)} image files, masks {[m.name for m in masks][:3]}",
+                              fix="check the release layout and set image_glob / mask_glob in data.params")
+        self._cache[case_id] = (_position_order(dicoms), masks[0])
+        return self._cache[case_id]
+
+    def load_input(self, case_id: str) -> dict[str, np.ndarray]:
+        import pydicom
+
+        slices = []
+        for path in self._files(case_id)[0]:
+            ds = pydicom.dcmread(str(path))
+            arr = ds.pixel_array.astype(np.float32)
+            slices.append(arr * float(getattr(ds, "RescaleSlope", 1)) + float(getattr(ds, "RescaleIntercept", 0)))
+        return {"mr": _reshape(np.stack(slices, axis=-1), self.size, self.rotate90, labels=False)}
+
+    def load_reference(self, case_id: str) -> np.ndarray:
+        import nibabel as nib
+
+        dicoms, mask_path = self._files(case_id)
+        mask = np.asanyarray(nib.load(str(mask_path)).dataobj)
+        mask = mask.reshape(mask.shape[:3]) if mask.ndim > 3 else mask
+        if self.mask_transpose:
+            mask = np.swapaxes(mask, 0, 1)
+        for axis in self.mask_flip_axes:
+            mask = np.flip(mask, axis=axis)
+        import pydicom
+
+        ds = pydicom.dcmread(str(dicoms[0]), stop_before_pixels=True)
+        if mask.shape != (int(ds.Rows), int(ds.Columns), len(dicoms)):
+            raise MbenchError(f"DLDS case {case_id}: mask shape does not match the DICOM series",
+                              expected=f"(rows, columns, slices) = ({ds.Rows}, {ds.Columns}, {len(dicoms)})",
+                              found=f"{mask.shape} after mask_transpose={self.mask_transpose}",
+                              fix="check the release layout; set mask_transpose / mask_flip_axes in data.params")
+        return _reshape((mask > 0).astype(np.uint8), self.size, self.rotate90, labels=True)
+
+    def files(self, case_id: str) -> list[Path]:
+        dicoms, mask = self._files(case_id)
+        return [*dicoms, mask]
+
+    def spacing(self, case_id: str) -> tuple[float, ...]:
+        import pydicom
+
+        ds = pydicom.dcmread(str(self._files(case_id)[0][0]), stop_before_pixels=True)
         sz = float(getattr(ds, "SpacingBetweenSlices", None) or ds.SliceThickness)
         return self._scaled_spacing((float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1]), sz), (ds.Rows, ds.Columns))

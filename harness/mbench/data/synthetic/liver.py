@@ -6,6 +6,8 @@ smoothly over the slices (no liver at the volume ends) and vary per patient, kid
 tumour +20 inside the liver labelled 2). MR T2-SPIR: non-negative, fat suppressed, liver hypointense vs spleen,
 bright fluid, a smooth multiplicative bias field and Rician-like noise; stored rotated by -90 degrees relative
 to the CT convention, so the adapter's ``rotate90: 1`` (paper 7's re-orientation) is exercised.
+DLDS: MR (T1 post-contrast-like: liver brighter than muscle, dark fluid) in the adapter's assumed DLDS layout,
+non-square in-plane sizes (the release's 336x320 .. 512x512, scaled down), also stored rotated by -90 degrees.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["abdomen_phantom", "generate_chaos_t2spir", "generate_lits"]
+__all__ = ["abdomen_phantom", "generate_chaos_t2spir", "generate_dlds", "generate_lits"]
 
 
 def abdomen_phantom(rng: np.random.Generator, size: int, n_slices: int) -> dict[str, np.ndarray]:
@@ -82,7 +84,7 @@ CHAOS_T2_PATIENTS = ["1", "2", "3", "5", "8", "10", "13", "15", "19", "20", "21"
 
 
 def _write_dicom(path: Path, pixels: np.ndarray, *, patient: str, series_uid: str, index: int, spacing: float,
-                 thickness: float, z: float) -> None:
+                 thickness: float, z: float, description: str = "T2SPIR") -> None:
     import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
@@ -93,7 +95,7 @@ def _write_dicom(path: Path, pixels: np.ndarray, *, patient: str, series_uid: st
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PatientID, ds.SeriesDescription = "MR", patient, "T2SPIR"
+    ds.Modality, ds.PatientID, ds.SeriesDescription = "MR", patient, description
     ds.StudyInstanceUID = generate_uid(entropy_srcs=[series_uid, "study"])
     ds.SeriesInstanceUID = series_uid
     ds.InstanceNumber = index + 1
@@ -147,4 +149,55 @@ def generate_chaos_t2spir(root: Path, n_patients: int = 20, sizes: list[int] | t
                          patient=patient, series_uid=uid, index=k, spacing=spacing, thickness=thickness,
                          z=thickness * k)
             Image.fromarray(np.ascontiguousarray(gt[:, :, k])).save(folder / "Ground" / f"{stem}.png")
+    return ids
+
+
+DLDS_STANDIN_SIZES = ((84, 80), (96, 96), (128, 128))  # the release's 336x320, 384x384, 512x512 divided by 4
+
+
+def generate_dlds(root: Path, n_patients: int = 12, sizes: list | tuple = DLDS_STANDIN_SIZES, n_slices: int = 20,
+                  seed: int = 11) -> list[str]:
+    """DLDS layout (as assumed by the adapter): ``<patient>/<series>/images/<n>.dicom`` + ``masks/<series>.nii.gz``.
+
+    Patients ``0001`` ...; every third patient has two series (cases ``<patient>-<series>``, grouped by patient).
+    DICOM file names are shuffled against slice position; the mask NIfTI is (columns, rows, slices) with slices
+    in increasing position. Returns the case ids.
+    """
+    import nibabel as nib
+
+    ids = []
+    for n in range(n_patients):
+        patient = f"{n + 1:04d}"
+        for s_index, series in enumerate(["5", "11"][: 2 if n % 3 == 2 else 1]):
+            rng = np.random.default_rng([seed, n, s_index])
+            h, w = (int(v) for v in sizes[(n + s_index) % len(sizes)])
+            side = max(h, w)
+            m = abdomen_phantom(rng, side, n_slices)
+            y0, x0 = (side - h) // 2, (side - w) // 2
+            m = {k: v[y0:y0 + h, x0:x0 + w] for k, v in m.items()}
+            t1 = np.zeros(m["body"].shape)
+            t1[m["body"]] = 420  # fat (not suppressed)
+            t1[m["liver"] | m["tumour"]] = 300 + rng.uniform(-30, 30)
+            t1[m["tumour"]] = 200
+            t1[m["spleen"]], t1[m["kidneys"]], t1[m["spine"]] = 260, 330, 150
+            t1[m["fluid"] & m["body"]] = 60
+            yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+            bias = 1 + 0.3 * np.cos(np.pi * (xx * rng.uniform(0.4, 1.0) - yy * rng.uniform(0.2, 0.9)) + rng.uniform(0, 6))
+            t1 = t1 * bias[:, :, None]
+            t1 = np.hypot(t1 + rng.normal(0, 20, t1.shape), rng.normal(0, 20, t1.shape))
+            t1, liver = np.rot90(t1, k=-1, axes=(0, 1)), np.rot90(m["liver"], k=-1, axes=(0, 1))
+            folder = Path(root) / patient / series
+            (folder / "images").mkdir(parents=True, exist_ok=True)
+            (folder / "masks").mkdir(parents=True, exist_ok=True)
+            spacing, thickness = 380.0 / max(h, w), 5.0
+            uid = f"1.2.826.0.1.3680043.10.2{seed}.{n + 1}.{s_index + 1}"
+            order = rng.permutation(n_slices)
+            for k in range(n_slices):
+                _write_dicom(folder / "images" / f"{order[k]:04d}.dicom", np.clip(t1[:, :, k], 0, 4095).round(),
+                             patient=patient, series_uid=uid, index=k, spacing=spacing, thickness=thickness,
+                             z=thickness * k, description="AX T1 POST")
+            affine = np.diag([spacing, spacing, thickness, 1.0])
+            nib.save(nib.Nifti1Image(np.ascontiguousarray(np.swapaxes(liver, 0, 1)).astype(np.uint8), affine),
+                     str(folder / "masks" / f"{series}.nii.gz"))
+            ids.append(f"{patient}-{series}")
     return ids

@@ -68,6 +68,12 @@ def _chaos_t2spir(root: Path, **params: Any) -> list[str]:
     return generate_chaos_t2spir(root, **params)
 
 
+def _dlds(root: Path, **params: Any) -> list[str]:
+    from mbench.data.synthetic.liver import generate_dlds
+
+    return generate_dlds(root, **params)
+
+
 def _lung_grosspath(root: Path, **params: Any) -> list[str]:
     from mbench.data.synthetic.lung_grosspath import generate_lung_grosspath
 
@@ -77,6 +83,7 @@ def _lung_grosspath(root: Path, **params: Any) -> list[str]:
 GENERATORS: dict[str, Callable[..., list[str]]] = {"brats2018": _brats2018, "pannuke": _pannuke, "camus": _camus,
                                                    "kvasir_seg": _kvasir_seg, "kvasir_instrument": _kvasir_instrument,
                                                    "busi": _busi, "lits": _lits, "chaos_t2spir": _chaos_t2spir,
+                                                   "dlds": _dlds,
                                                    "lung_grosspath": _lung_grosspath}
 
 
