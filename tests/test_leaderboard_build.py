@@ -263,3 +263,25 @@ def test_svg_builders_escape_and_scale():
     p = np.array([[np.nan, 0.001], [0.9, np.nan]])
     heat = str(heatmap_svg(["a", HOSTILE], p, p < 0.05, 0.05))
     assert "<script" not in heat and heat.count('class="cell sig"') == 1 and "&lt;script&gt;" in heat
+
+
+def test_region_task_shows_paper_numbers_in_their_region_columns(tmp_path):
+    """camus-ed scores regions (dice:endo, ...); its card's per-region paper numbers land in those columns."""
+    from mbench.results.summary import summarise
+
+    rng = np.random.default_rng(2)
+    for model in ("unet_ronneberger", "segformer_b0"):
+        rows = [{"task": "camus-ed", "model": model, "seed": 0, "fold": "", "round": "", "n_labelled": 40,
+                 "case": f"c{i}", "group": "", "region": region, "metric": metric,
+                 "value": float(rng.uniform(0.6, 0.95)), "note": ""}
+                for i in range(10) for region in ("endo", "epi", "atrium") for metric in ("dice", "iou")]
+        folder = RunFolder(tmp_path / "results" / f"camus-ed--{model}--0123456789")
+        folder.write_record({"run_id": folder.run_id, "status": "complete", "task": "camus-ed", "model": model,
+                             "official": True, "unofficial_reasons": []})
+        folder.write_scores(rows)
+        folder.write_summary(summarise(rows, ["dice", "iou"]), "")
+    config = LeaderboardConfig.model_validate({"tasks": [{"id": "camus-ed"}], "bootstrap": {"resamples": 20}})
+    build_site(tmp_path / "results", config, tmp_path / "site")
+    page = (tmp_path / "site" / "tasks" / "camus-ed.html").read_text()
+    assert "dice:endo" in page and "dice:atrium" in page
+    assert page.count("reported in paper") >= 3 and "0.9000" in page and "0.8300" in page

@@ -189,13 +189,14 @@ def _paper_rows(info: _TaskInfo, n_columns: int) -> list[Row]:
     """The task card's reported numbers as rows of their own, marked and with their source."""
     rows = []
     for ref in info.card.get("reference_results") or []:
-        if ref.get("metric") not in info.metrics:
+        label = f"{ref.get('metric')}:{ref['region']}" if ref.get("region") else ref.get("metric")
+        if label not in info.metrics:  # region tasks' columns are e.g. dice:endo
             continue
         cells = [Cell("", None, numeric=True), Cell("", None, numeric=True),
                  Cell(str(ref.get("setting", "")), "", sub=f"source: {ref.get('source', '')}",
                       badges=[Badge("reported in paper", "paper", str(ref.get("note", "")))])]
         for metric in info.metrics:
-            value = float(ref["value"]) if metric == ref["metric"] else None
+            value = float(ref["value"]) if metric == label else None
             cells.append(Cell(_fmt(value), _sort(value), numeric=True,
                               title="reported in the paper, not computed by mbench" if value is not None else ""))
         cells += [Cell("", None, numeric=True) for _ in range(n_columns - len(cells))]
