@@ -91,14 +91,14 @@ def test_official_settings_are_the_papers_protocol():
     assert seg.task.slicing.min_foreground_pixels == 1000 and seg.task.slicing.main_modality == "t1ce"
 
 
-def test_changing_a_task_setting_or_limiting_marks_the_run_unofficial():
+def test_changing_a_task_setting_or_limiting_marks_the_run_unofficial(tmp_path):
     assert not resolve_run_config("brats", "mvaal", {"protocol.rounds": 3}).official
     assert not resolve_run_config("brats", "mvaal", {"learner.lr": 1e-3}).official
     assert not resolve_run_config("brats", "mvaal", quick=True).official
     assert not resolve_run_config("brats", "mvaal", limit=10).official
     # pointing at the real data, or tuning the submitted model, keeps the run official
-    assert resolve_run_config("brats", "mvaal", {"data.root": "/data/brats", "model.gamma3": 0.4}).official
-    assert resolve_run_config("liver-transfer", "unet", {"protocol.domains.chaos.data.root": "/data/chaos"}).official
+    assert resolve_run_config("brats", "mvaal", {"data.root": str(tmp_path / "brats"), "model.gamma3": 0.4}).official
+    assert resolve_run_config("liver-transfer", "unet", {"protocol.domains.chaos.data.root": str(tmp_path / "chaos")}).official
     # an override equal to the card's value changes nothing
     same = resolve_run_config("brats", "mvaal", {"protocol.rounds": 6})
     assert same.official and same.hash == resolve_run_config("brats", "mvaal").hash

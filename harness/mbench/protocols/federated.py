@@ -29,11 +29,11 @@ import torch
 
 from mbench.config.schema import FederatedSpec
 from mbench.errors import MbenchError
-from mbench.models.baselines.torch_utils import batches, make_optimizer, seed_torch, to_tensor
+from mbench.models.baselines.torch_utils import make_optimizer, seed_torch, state_from_text, state_to_text, to_tensor
+from mbench.models.baselines.training import train_one_epoch
 from mbench.models.capabilities import Progress
 from mbench.models.registry import create_model, get_model_entry
 from mbench.protocols.base import EvaluationProtocol, Job, RunContext, component_seed
-from mbench.protocols.pruning import _state_from_text, _state_to_text
 from mbench.protocols.scoring import score_rows
 
 __all__ = ["FederatedProtocol", "check_partition", "check_classes", "fed_average", "local_train", "proximal_term"]
@@ -111,21 +111,9 @@ def local_train(net: torch.nn.Module, forward: Callable[[torch.Tensor], torch.Te
     anchor = [p.detach().clone() for p in net.parameters() if p.requires_grad]
     opt = make_optimizer(optimizer, net.parameters(), lr)
     x_all, y_all = to_tensor(images, torch.device("cpu")), torch.as_tensor(targets)
-    history = []
-    for _ in range(epochs):
-        net.train()
-        total, count = 0.0, 0
-        for idx in batches(len(x_all), batch_size, generator):
-            if len(idx) < 2 and len(x_all) >= 2:
-                continue  # batch norm cannot train on a batch of one
-            x, y = x_all[idx].to(device), y_all[idx].to(device)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(forward(x), y)
-            total_loss = loss + proximal_term(net, anchor, mu) if mu > 0 else loss
-            total_loss.backward()
-            opt.step()
-            total, count = total + loss.item() * len(idx), count + len(idx)
-        history.append(total / max(count, 1))
+    penalty = (lambda: proximal_term(net, anchor, mu)) if mu > 0 else None
+    history = [train_one_epoch(net, opt, forward, loss_fn, x_all, y_all, batch_size, generator, device, penalty)
+               for _ in range(epochs)]
     net.eval()
     return history
 
@@ -176,7 +164,7 @@ class FederatedProtocol(EvaluationProtocol):
             learner.net = learner.build(None)
             global_state = copy.deepcopy(learner.net.state_dict())
         else:
-            global_state = _state_from_text(deps[f"seed{job.seed}-r{job.round - 1}"]["state"])
+            global_state = state_from_text(deps[f"seed{job.seed}-r{job.round - 1}"]["state"])
         states, sizes, logs, rows = [], [], {}, []
         for k, client in enumerate(spec.clients):
             train = ctx.split(f"{client}_train")
@@ -207,7 +195,7 @@ class FederatedProtocol(EvaluationProtocol):
                 "client_class_counts": counts, "local_loss": logs, "n_parameters": n_params,
                 "communication_bytes": n_params * 4 * 2 * len(spec.clients),
                 "timings": {"round_s": time.perf_counter() - t_round},
-                "state": _state_to_text(new_state)}
+                "state": state_to_text(new_state)}
 
     def _score(self, ctx: RunContext, learner, split: str, group: str, job: Job, n_labelled: int) -> list[dict]:
         data = ctx.split(split)

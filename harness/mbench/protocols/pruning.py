@@ -28,9 +28,7 @@ channels and scores the pruned network on ``test``.
 
 from __future__ import annotations
 
-import base64
 import copy
-import io
 import time
 
 import numpy as np
@@ -41,7 +39,7 @@ from torch import nn
 from mbench.config.schema import PruningSweepSpec
 from mbench.errors import MbenchError
 from mbench.metrics import functional as F
-from mbench.models.baselines.torch_utils import resize, to_tensor
+from mbench.models.baselines.torch_utils import resize, state_from_text, state_to_text, to_tensor
 from mbench.models.baselines.unet_classic import ClassicUNet
 from mbench.models.capabilities import Progress
 from mbench.models.registry import create_model, get_model_entry
@@ -211,16 +209,6 @@ def calibration_positions(n: int, size: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def _state_to_text(state: dict) -> str:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _state_from_text(text: str) -> dict:
-    return torch.load(io.BytesIO(base64.b64decode(text)), weights_only=True)
-
-
 class PruningSweepProtocol(EvaluationProtocol):
     """The ``pruning_sweep`` protocol; the run's model is a ClassicUNet learner (``unet_ronneberger[_lite]``)."""
 
@@ -278,7 +266,7 @@ class PruningSweepProtocol(EvaluationProtocol):
                 "calibration": {"split": self.spec.calibration_split, "ids": ids, "n": len(ids)},
                 "evaluation_ids": list(ctx.test.ids),
                 "importance": {k: v.tolist() for k, v in scores.items()},
-                "state": _state_to_text(learner.net.state_dict())}
+                "state": state_to_text(learner.net.state_dict())}
 
     def _prune(self, job: Job, ctx: RunContext, deps: dict[str, dict]) -> dict:
         cfg, spec = self.config, self.spec
@@ -288,7 +276,7 @@ class PruningSweepProtocol(EvaluationProtocol):
         assert not set(base["calibration"]["ids"]) & set(ctx.test.ids), "calibration and evaluation overlap"
         learner = self._learner()
         learner.net = learner.build()
-        learner.net.load_state_dict(_state_from_text(base["state"]))
+        learner.net.load_state_dict(state_from_text(base["state"]))
         learner.net.eval()
         scores = {name: np.asarray(v) for name, v in base["importance"].items()}
         total = int(sum(len(v) for v in scores.values()))

@@ -84,7 +84,7 @@ def find_runs(root: str | Path | None = None, task: str | None = None) -> list[R
     """Every run folder (a child of ``root`` holding a readable ``run.json``), optionally for one task id.
 
     Example:
-        >>> find_runs("/nonexistent/results")
+        >>> find_runs("no-such-results-folder")
         []
     """
     base = _root(root)

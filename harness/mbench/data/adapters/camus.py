@@ -60,7 +60,7 @@ class CamusAdapter(DatasetAdapter):
         if not cases:
             found = sorted(p.name for p in self.root.iterdir())[:8] if self.root.is_dir() else "no such folder"
             raise MbenchError(f"no CAMUS cases under {self.root}",
-                              expected=f"training/patientXXXX/patientXXXX_{{2CH,4CH}}_{self.phase}[_gt].mhd "
+                              expected=f"training/patientNNNN/patientNNNN_{{2CH,4CH}}_{self.phase}[_gt].mhd "
                                        "(and testing/ beside it)", found=str(found),
                               fix="set data.root to the unpacked CAMUS folder holding training/ and testing/")
         return cases

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import torch
 import torch.nn.functional as nnf
 
-__all__ = ["pick_device", "seed_torch", "to_tensor", "resize", "replicate_channels", "IMAGENET_MEAN", "IMAGENET_STD",
+__all__ = ["state_to_text", "state_from_text", "pick_device", "seed_torch", "to_tensor", "resize", "replicate_channels", "IMAGENET_MEAN", "IMAGENET_STD",
            "make_optimizer", "batches"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -64,3 +67,15 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None = None):
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
+
+
+def state_to_text(state: dict) -> str:
+    """A state dict as base64 text, so a job's JSON result can carry trained weights to dependent jobs."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def state_from_text(text: str) -> dict:
+    """Inverse of :func:`state_to_text` (tensors only: ``weights_only=True``)."""
+    return torch.load(io.BytesIO(base64.b64decode(text)), weights_only=True)

@@ -13,7 +13,30 @@ import torch
 from mbench.models.baselines.torch_utils import batches, make_optimizer, pick_device, seed_torch, to_tensor
 from mbench.models.capabilities import Progress, no_progress
 
-__all__ = ["fit_supervised", "SupervisedLearner"]
+__all__ = ["fit_supervised", "train_one_epoch", "SupervisedLearner"]
+
+
+def train_one_epoch(net: torch.nn.Module, opt: torch.optim.Optimizer, forward: Callable[[torch.Tensor], torch.Tensor],
+                    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], images: torch.Tensor,
+                    targets: torch.Tensor, batch_size: int, generator: torch.Generator, device: torch.device,
+                    penalty: Callable[[], torch.Tensor] | None = None) -> float:
+    """One shuffled pass over (images, targets) on CPU tensors; returns the mean task loss.
+
+    ``penalty`` (e.g. FedProx's proximal term) is added to the loss that is back-propagated, not to the
+    reported loss. Batches of one are skipped when there is more than one sample (batch norm cannot train on them).
+    """
+    net.train()
+    total, count = 0.0, 0
+    for idx in batches(len(images), batch_size, generator):
+        if len(idx) < 2 and len(images) >= 2:
+            continue
+        x, y = images[idx].to(device), targets[idx].to(device)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(forward(x), y)
+        (loss + penalty() if penalty is not None else loss).backward()
+        opt.step()
+        total, count = total + loss.item() * len(idx), count + len(idx)
+    return total / max(count, 1)
 
 
 def fit_supervised(net: torch.nn.Module, *, forward: Callable[[torch.Tensor], torch.Tensor],
@@ -38,20 +61,10 @@ def fit_supervised(net: torch.nn.Module, *, forward: Callable[[torch.Tensor], to
     history = []
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        net.train()
-        total, count = 0.0, 0
-        for idx in batches(len(x_all), batch_size, generator):
-            if len(idx) < 2 and len(x_all) >= 2:
-                continue  # batch norm cannot train on a batch of one
-            x, y = x_all[idx].to(device), y_all[idx].to(device)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(forward(x), y)
-            loss.backward()
-            opt.step()
-            total, count = total + loss.item() * len(idx), count + len(idx)
+        loss = train_one_epoch(net, opt, forward, loss_fn, x_all, y_all, batch_size, generator, device)
         net.eval()
         val = float(score(predict(val_images), val_targets))
-        history.append({"epoch": epoch, "loss": total / max(count, 1), "val_score": val})
+        history.append({"epoch": epoch, "loss": loss, "val_score": val})
         if val > best_score:
             best_score, best_epoch, best_state = val, epoch, copy.deepcopy(net.state_dict())
         progress("train", epoch, epochs)
