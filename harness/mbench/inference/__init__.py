@@ -1,0 +1,1 @@
+"""Inference utilities: batched, memory-bounded prediction over images and volumes."""
