@@ -31,7 +31,9 @@ KEYS = {
     "task": "task id or alias (required)",
     "models": "comma-separated model ids or run ids (default: all)",
     "metric": "metric id (default: the task's primary metric)",
-    "test": "wilcoxon (default), ttest_rel, permutation, welch, student, mannwhitney, permutation_ind",
+    "test": "wilcoxon, ttest_rel, permutation, welch, student, mannwhitney, permutation_ind (default: the tests the "
+            "task card's comparison block declares, one table each, else wilcoxon)",
+    "against": "compare this model with the best other model by mean on the metric (a paper's 'best competitor')",
     "correction": "holm (default), bonferroni, bh, none",
     "alpha": "significance level (default 0.05)",
     "alternative": "two-sided (default), greater, less",
@@ -40,6 +42,8 @@ KEYS = {
     "n_boot": "bootstrap resamples (default 1000)",
     "confidence": "interval coverage (default 0.95)",
     "curve_test": "test across seeds for learning curves (default ttest_rel)",
+    "by": "case attribute: compare two subgroups of cases per model instead of models (unpaired, e.g. stroke_type)",
+    "groups": "the two subgroups, comma-separated (with by=, e.g. cortical,subcortical)",
 }
 
 
@@ -116,8 +120,14 @@ def _table(title: str, columns: list[tuple[str, str]]) -> Any:
     return table
 
 
-def _print_comparison(console: Any, data: Any, title: str, notes: _Footnotes) -> None:
+def _print_comparison(console: Any, data: Any, title: str, notes: _Footnotes, summaries: bool = True) -> None:
     conf = round(100 * data.summaries[0].mean.confidence)
+    if summaries:
+        _print_summaries(console, data, title, conf)
+    _print_pairs(console, data, title, notes, conf)
+
+
+def _print_summaries(console: Any, data: Any, title: str, conf: int) -> None:
     models = _table(f"{title}: per model", [("model", "left"), ("n", "right"), ("missing", "right"),
                                             ("NaN", "right"), (f"mean [{conf}% CI]", "right"),
                                             (f"median [{conf}% CI]", "right")])
@@ -129,6 +139,9 @@ def _print_comparison(console: Any, data: Any, title: str, notes: _Footnotes) ->
     for s in data.summaries:
         if s.run:
             console.print(f"  {s.model}: run {s.run}", style="dim", highlight=False)
+
+
+def _print_pairs(console: Any, data: Any, title: str, notes: _Footnotes, conf: int) -> None:
     any_warning = any(r.warnings for r in data.results)
     columns = [("a − b", "left"), ("n", "right"), (f"Δmean [{conf}% CI]", "right"), ("statistic", "right"),
                ("p", "right"), (f"p {data.correction}", "right"), ("effect", "right"), ("significant", "left")]
@@ -192,14 +205,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     opts = parse_assignments(args.assignments)
     root = args.out or results_dir()
     models = [m for m in opts["models"].split(",") if m] if "models" in opts else None
+    if "by" in opts:
+        return _cmd_subgroups(opts, models, root, args)
     seed: int | str = opts.get("seed", "mean")
     matrix = load_score_matrix(opts["task"], models, opts.get("metric"), root=root,
                                n_labelled=_number(opts, "n_labelled", int, None), seed=seed)
-    common: dict[str, Any] = {"alpha": _number(opts, "alpha", float, 0.05),
+    plan = _comparison_plan(opts["task"])
+    common: dict[str, Any] = {"alpha": _number(opts, "alpha", float, plan.alpha if plan else 0.05),
                               "alternative": opts.get("alternative", "two-sided"),
                               "n_boot": _number(opts, "n_boot", int, 1000), "intersection": args.intersection}
-    table = compare_models(matrix, test=opts.get("test", "wilcoxon"), correction=opts.get("correction", "holm"),
-                           confidence=_number(opts, "confidence", float, 0.95), **common)
+    if "test" in opts or plan is None:
+        tests = [(opts.get("test", "wilcoxon"), opts.get("correction", "holm"))]
+    else:  # the task's declared comparison (e.g. the paper's Welch test beside the paired test)
+        tests = [(t, opts.get("correction", plan.correction)) for t in plan.tests]
+    pairs = [(opts["against"], best_competitor(matrix, opts["against"]))] if "against" in opts else None
+    tables = [compare_models(matrix, test=t, correction=c, pairs=pairs,
+                             confidence=_number(opts, "confidence", float, 0.95), **common) for t, c in tests]
+    table = tables[0]
     curves_cmp = None
     try:
         curves = load_learning_curves(opts["task"], models, matrix.metric, root=root)
@@ -211,7 +233,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         curves_cmp = compare_learning_curves([curves[label] for label in matrix.models], test=opts.get("curve_test", "ttest_rel"),
                                              correction=opts.get("correction", "holm"), **common)
     if args.json:
-        print(json.dumps(_clean({"comparison": table.to_dict(),
+        print(json.dumps(_clean({"comparison": table.to_dict(), "comparisons": [t.to_dict() for t in tables],
                                  "learning_curves": curves_cmp.to_dict() if curves_cmp else None}), indent=1))
         return 0
     from mbench.cli.display import console
@@ -222,12 +244,75 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for note in matrix.notes:
         console.print(f"  {note}", style="dim", highlight=False)
     notes = _Footnotes()
-    _print_comparison(console, table, f"{matrix.metric} per {matrix.unit}", notes)
+    if plan is not None and "test" not in opts:
+        console.print(f"  the task's declared comparison: {', '.join(plan.tests)}, {plan.correction} correction"
+                      + (f". {plan.notes}" if plan.notes else ""), style="dim", highlight=False)
+    for i, t in enumerate(tables):
+        _print_comparison(console, t, f"{matrix.metric} per {matrix.unit}", notes, summaries=i == 0)
     if curves_cmp is not None:
         _print_curves(console, curves_cmp, notes)
     for i, text in enumerate(notes.texts, 1):
         console.print(f"  [{i}] {text}", style="yellow", highlight=False, markup=False)
     return 0
+
+
+def _cmd_subgroups(opts: dict[str, str], models: list[str] | None, root: Any, args: argparse.Namespace) -> int:
+    """``by=<attribute> groups=a,b``: per model, an unpaired test of its case scores in group a vs group b."""
+    from mbench.stats.loading import select_runs
+    from mbench.stats.subgroups import subgroup_comparison
+
+    groups = [g for g in opts.get("groups", "").split(",") if g]
+    if len(groups) != 2 or "metric" not in opts:
+        raise MbenchError("subgroup comparisons need two groups and a metric",
+                          expected="by=<attribute> groups=<a>,<b> metric=<metric[:region]>",
+                          found=f"groups={opts.get('groups')!r} metric={opts.get('metric')!r}",
+                          fix="e.g. by=stroke_type groups=cortical,subcortical metric=dice:WMH")
+    labels = models or list(select_runs(opts["task"], None, root))
+    results = {m: subgroup_comparison(opts["task"], m, opts["metric"], opts["by"], groups[0], groups[1], root=root,
+                                      test=opts.get("test", "mannwhitney"), alpha=_number(opts, "alpha", float, 0.05),
+                                      alternative=opts.get("alternative", "two-sided"),
+                                      n_boot=_number(opts, "n_boot", int, 1000)) for m in labels}
+    if args.json:
+        print(json.dumps(_clean({"subgroups": {m: r.to_dict() for m, r in results.items()}}), indent=1))
+        return 0
+    from mbench.cli.display import console
+
+    table = _table(f"{opts['metric']}: {groups[0]} vs {groups[1]} cases ({opts['by']}), per model",
+                   [("model", "left"), ("n", "right"), (f"mean {groups[0]}", "right"), (f"mean {groups[1]}", "right"),
+                    ("test", "left"), ("statistic", "right"), ("p", "right"), ("significant", "left")])
+    for m, r in results.items():
+        table.add_row(m, str(r.n), f"{r.mean_a:.4f}", f"{r.mean_b:.4f}", r.method, f"{r.statistic:.4g}",
+                      _p(r.p_value), "[green]✓[/green]" if r.significant else "[dim]ns[/dim]")
+    console.print(table)
+    return 0
+
+
+def _comparison_plan(task: str) -> Any:
+    """The task card's ``comparison`` block, or None (no card of that name, or none declared)."""
+    from mbench.tasks.registry import load_task
+
+    try:
+        return load_task(task).spec.comparison
+    except MbenchError:
+        return None
+
+
+def best_competitor(matrix: Any, model: str) -> str:
+    """The model other than ``model`` with the best mean on the matrix's metric (orientation respected).
+
+    Example:
+        >>> from mbench.stats import ScoreMatrix
+        >>> m = ScoreMatrix.from_columns({"a": [1, 2], "b": [3, 4], "c": [0, 1]}, metric="dice")
+        >>> best_competitor(m, "a")
+        'b'
+    """
+    if model not in matrix.models:
+        raise did_you_mean("model for against=", model, matrix.models)
+    means = {m: float(np.nanmean(matrix.values[:, j])) for j, m in enumerate(matrix.models) if m != model}
+    if not means:
+        raise MbenchError("against= needs at least one other model", found=model)
+    pick = max if matrix.higher_is_better else min
+    return pick(means, key=means.get)
 
 
 def add_parser(sub: Any) -> None:

@@ -22,6 +22,8 @@ def _job_label(job: Job) -> str:
         parts.append(f"fold {job.fold}")
     if job.round is not None:
         parts.append(f"round {job.round}")
+    if "/" in job.key:  # a job of a sweep of several runs (key <run_id>/<job key>): say which run
+        parts.insert(0, f"{job.model} [{job.key.split('/')[0].rsplit('--', 1)[-1][:6]}]")
     return " · ".join(parts)
 
 
@@ -50,7 +52,10 @@ class RichRunObserver:
         self.progress.update(self._loading[stage], completed=done)
 
     def job_started(self, job: Job, stages: int) -> None:
-        self._bars[job.key] = self.progress.add_task(_job_label(job), total=100 * stages, stage="starting")
+        if job.key in self._bars:  # started again: a cluster reruns a job lost with its node
+            self.progress.reset(self._bars[job.key], total=100 * stages, stage="restarted")
+        else:
+            self._bars[job.key] = self.progress.add_task(_job_label(job), total=100 * stages, stage="starting")
         self._stages[job.key] = []
 
     def job_progress(self, job: Job, stage: str, completed: int, total: int) -> None:

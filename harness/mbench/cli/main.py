@@ -5,6 +5,7 @@ Examples::
     mbench run task=brats model=mvaal --quick
     mbench run task=brats model=mvaal data.root=/data/MICCAI_BraTS_2018_Data_Training
     mbench run task=brats model=vaal --dry-run
+    mbench run -m task=brats model=random,vaal,mvaal run.seed=0,1,2 run.executor=ray
     mbench ls tasks
     mbench validate task=brats
     mbench show results/brats18-al-wtseg--mvaal--<hash>
@@ -46,29 +47,61 @@ def _split_assignments(items: list[str], required: tuple[str, ...]) -> tuple[dic
     return named, parse_overrides(rest)
 
 
+def _run_configs(args: argparse.Namespace) -> list:
+    """One resolved configuration, or (``-m``) one per combination of the comma-separated values."""
+    from mbench.config.resolve import resolve_run_config
+    from mbench.config.sweep import expand_sweep
+
+    combos = expand_sweep(args.assignments) if args.multirun else [args.assignments]
+    configs = []
+    for items in combos:
+        named, overrides = _split_assignments(items, ("task", "model"))
+        if not args.multirun and any("," in v for v in named.values()):
+            raise MbenchError("several values need a sweep", found=" ".join(items),
+                              fix="add -m to run every combination, e.g. mbench run -m task=brats model=vaal,mvaal")
+        configs.append(resolve_run_config(named["task"], named["model"], overrides, quick=args.quick,
+                                          limit=args.limit))
+    return configs
+
+
+def _print_dry_run(configs: list) -> None:
+    from mbench.cli.display import console
+
+    if len(configs) == 1:
+        console.print(yaml.safe_dump(configs[0].resolved(), sort_keys=False, width=110), markup=False,
+                      highlight=False)
+    else:
+        console.print(f"sweep of {len(configs)} runs")
+    for config in configs:
+        execution = config.run.execution.describe()
+        console.print(f"run id:      {config.run_id}" if len(configs) > 1 else f"config hash: {config.hash}")
+        if len(configs) == 1:
+            console.print(f"run id:      {config.run_id}")
+        console.print("official:    " + ("yes" if config.official else "NO — " + "; ".join(config.unofficial_reasons)))
+    console.print("executor:    " + " ".join([execution.pop("executor")] + [f"{k}={v}" for k, v in execution.items()]),
+                  markup=False)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from mbench.cli.display import RichRunObserver, console, print_summary
-    from mbench.config.resolve import resolve_run_config
 
-    named, overrides = _split_assignments(args.assignments, ("task", "model"))
-    config = resolve_run_config(named["task"], named["model"], overrides, quick=args.quick, limit=args.limit)
+    configs = _run_configs(args)
     if args.dry_run:
-        console.print(yaml.safe_dump(config.resolved(), sort_keys=False, width=110), markup=False, highlight=False)
-        console.print(f"config hash: {config.hash}")
-        console.print(f"run id:      {config.run_id}")
-        console.print("official:    " + ("yes" if config.official else "NO — " + "; ".join(config.unofficial_reasons)))
+        _print_dry_run(configs)
         return 0
     from mbench.protocols import create_protocol
-    from mbench.runner import execute_run
+    from mbench.runner import execute_sweep
 
-    if not config.official:
-        console.print(f"[yellow]UNOFFICIAL run[/yellow]: {'; '.join(config.unofficial_reasons)}")
-    n_jobs = len(create_protocol(config).jobs())
+    for config in configs:
+        if not config.official:
+            console.print(f"[yellow]UNOFFICIAL run[/yellow] {config.run_id}: {'; '.join(config.unofficial_reasons)}")
+    n_jobs = sum(len(create_protocol(config).jobs()) for config in {c.run_id: c for c in configs}.values())
     with RichRunObserver(n_jobs) as observer:
-        folder = execute_run(config, observer, fresh=args.fresh, loading_progress=observer.loading)
-    record, summary = folder.read_record(), folder.read_summary()
-    print_summary(record, summary, [r.model_dump() for r in config.task.reference_results])
-    console.print(f"results: {folder.path}")
+        folders = execute_sweep(configs, observer, fresh=args.fresh, loading_progress=observer.loading)
+    for folder, config in zip(folders, {c.run_id: c for c in configs}.values()):
+        record, summary = folder.read_record(), folder.read_summary()
+        print_summary(record, summary, [r.model_dump() for r in config.task.reference_results])
+        console.print(f"results: {folder.path}")
     return 0
 
 
@@ -183,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most N samples per split (unofficial)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and its hash, run nothing")
     p.add_argument("--fresh", action="store_true", help="discard earlier results of this config instead of resuming")
+    p.add_argument("-m", "--multirun", action="store_true",
+                   help="sweep: one run per combination of comma-separated values (model=vaal,mvaal run.seed=0,1,2); "
+                        "all jobs go to run.executor together")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("ls", help="list tasks, models, metrics or protocols")
@@ -202,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("mbench.cli.leaderboard", fromlist=["add_parser"]).add_parser(sub)
     __import__("mbench.cli.compare", fromlist=["add_parser"]).add_parser(sub)
     __import__("mbench.cli.submission", fromlist=["add_parser"]).add_parser(sub)
+    __import__("mbench.cli.bench", fromlist=["add_parser"]).add_parser(sub)
     return parser
 
 

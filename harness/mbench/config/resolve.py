@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mbench.config.execution import EXECUTION_KEYS, ExecutionOptions
 from mbench.config.loading import read_yaml, validate_task_dict
 from mbench.config.overrides import deep_merge, get_dotted, set_dotted
 from mbench.config.schema import ActiveLearningSpec, TaskSpec
@@ -29,6 +30,9 @@ __all__ = ["RunOptions", "RunConfig", "resolve_run_config", "OFFICIAL_FREE_KEYS"
 # a further dataset of a multi-dataset protocol lives, e.g. protocol.domains.chaos.data.root).
 OFFICIAL_FREE_KEYS = {"data.root"}
 _RUN_KEYS = {"device", "out"}
+_INFERENCE_KEYS = {"precision", "eval_batch_size", "num_workers", "score_pool", "score_workers"}  # run.* of inference
+_RUN_KEYS |= _INFERENCE_KEYS
+_RUN_KEYS |= {*EXECUTION_KEYS, "seed"}  # where jobs run (mbench.config.execution); run.seed: one seed
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,23 @@ class RunOptions:
     device: str = "auto"
     limit: int | None = None
     quick: bool = False
+    # inference (mbench.inference.settings): only ``precision`` can change predictions, so only it enters the hash
+    precision: str = "fp32"
+    eval_batch_size: int | None = None
+    num_workers: int = 0
+    score_pool: str = "thread"
+    score_workers: int = 1
+    # where the jobs run (executor, resources): never part of the hash
+    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+
+    @property
+    def inference(self):
+        """The :class:`~mbench.inference.settings.InferenceSettings` of these options (validated)."""
+        from mbench.inference.settings import InferenceSettings
+
+        return InferenceSettings(precision=self.precision, eval_batch_size=self.eval_batch_size,
+                                 num_workers=self.num_workers, score_pool=self.score_pool,
+                                 score_workers=self.score_workers)
 
 
 @dataclass(frozen=True)
@@ -69,14 +90,16 @@ class RunConfig:
             "task": self.task.model_dump(mode="json"),
             "model": {"id": self.model, "kind": self.model_kind, "params": self.model_params},
             "learner": None if self.learner is None else {"id": self.learner, "params": self.learner_params},
-            "run": {"limit": self.run.limit, "quick": self.run.quick},
+            "run": {"limit": self.run.limit, "quick": self.run.quick,
+                    **({"precision": self.run.precision} if self.run.precision != "fp32" else {})},
             "official": self.official,
             "unofficial_reasons": list(self.unofficial_reasons),
         }
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON of :meth:`resolved` (device and output folder excluded)."""
+        """sha256 of the canonical JSON of :meth:`resolved` (device, output folder, batch size and workers excluded;
+        a reduced ``run.precision`` included, since it can change predictions)."""
         return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
 
     @property
@@ -127,7 +150,10 @@ def resolve_run_config(task_name: str, model: str, overrides: dict[str, Any] | N
         elif head == "run" and rest:
             if rest not in _RUN_KEYS:
                 raise did_you_mean("run option", rest, _RUN_KEYS, fix="run options are: " + ", ".join(_RUN_KEYS))
-            run_kwargs[rest] = Path(value) if rest == "out" else value
+            if rest == "seed":
+                _use_one_seed(raw, value, reasons)
+            else:
+                run_kwargs[rest] = Path(value) if rest == "out" else value
         else:
             try:
                 old = get_dotted(raw, key)
@@ -142,12 +168,15 @@ def resolve_run_config(task_name: str, model: str, overrides: dict[str, Any] | N
     _check_model(task, model)
     entry = get_model_entry(model)
     protocol = task.protocol
-    expected_kind = "sampler" if isinstance(protocol, ActiveLearningSpec) else "learner"
+    expected_kind = ("sampler" if isinstance(protocol, ActiveLearningSpec)
+                     else getattr(protocol, "model_kind", "learner"))  # e.g. few_shot runs an embedder
     if entry.kind != expected_kind:
         raise MbenchError(f"model {model!r} is a {entry.kind}, but task {task.id} ({protocol.name}) runs a "
                           f"{expected_kind}", expected=f"a {expected_kind} from: {', '.join(task.models)}",
                           found=model, fix="pick one of the task's models (`mbench ls tasks`)")
-    if entry.kind == "learner" and task.problem not in entry.problems:
+    # the super-image protocol compares 2D segmentation learners with volumetric ones on the same volumes
+    accepted = {task.problem} | ({"volume_segmentation"} if protocol.name == "super_image" else set())
+    if entry.kind == "learner" and not accepted & set(entry.problems):
         raise MbenchError(f"model {model!r} cannot learn {task.problem}", expected=", ".join(entry.problems),
                           found=task.problem)
     model_params = resolve_params(entry, task.model_defaults.get(model, {}), model_overrides)
@@ -165,9 +194,29 @@ def resolve_run_config(task_name: str, model: str, overrides: dict[str, Any] | N
         if limit < 1:
             raise MbenchError("--limit must be positive", found=str(limit))
         reasons.append(f"--limit {limit} samples per split")
+    execution = ExecutionOptions.from_overrides({k: run_kwargs.pop(k) for k in EXECUTION_KEYS if k in run_kwargs})
+    options = RunOptions(limit=limit, quick=quick, execution=execution, **run_kwargs)
+    if run_kwargs.keys() & _INFERENCE_KEYS:  # clear errors now rather than at the first prediction
+        from mbench.inference.settings import check_precision
+
+        check_precision(options.inference.precision, options.device)
     return RunConfig(task=task, card_path=card_path, model=model, model_kind=entry.kind, model_params=model_params,
                      learner=learner, learner_params=learner_params,
-                     run=RunOptions(limit=limit, quick=quick, **run_kwargs), unofficial_reasons=tuple(reasons))
+                     run=options, unofficial_reasons=tuple(reasons))
+
+
+def _use_one_seed(raw: dict[str, Any], seed: Any, reasons: list[str]) -> None:
+    """``run.seed=k``: run the protocol for seed ``k`` only (``protocol.seeds=[k]``; a sweep: ``-m run.seed=0,1,2``).
+
+    The per-case results of seed ``k`` equal those of seed ``k`` in a run of all the card's seeds (every
+    component seed derives from the job's seed); a subset of the card's seeds is unofficial.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise MbenchError("run.seed must be an integer", found=repr(seed), fix="e.g. run.seed=1, or -m run.seed=0,1,2")
+    old = (raw.get("protocol") or {}).get("seeds")
+    if old != [seed]:
+        set_dotted(raw, "protocol.seeds", [seed])
+        reasons.append(f"run.seed={seed} (card seeds: {old!r})")
 
 
 def card_sha256(config: RunConfig) -> str:

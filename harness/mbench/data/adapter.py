@@ -83,6 +83,11 @@ class DatasetAdapter(ABC):
 
 # name -> "module:class", imported lazily
 ADAPTERS: dict[str, str] = {
+    "trauma_thompson_clips": "mbench.data.adapters.trauma_thompson:TraumaThompsonClipsAdapter",
+    "trauma_thompson_procedures": "mbench.data.adapters.trauma_thompson:TraumaThompsonProceduresAdapter",
+    "midog2021": "mbench.data.adapters.midog:MidogAdapter",
+    "lidc_idri": "mbench.data.adapters.lidc:LidcIdriAdapter",
+    "hn_mri2spr": "mbench.data.adapters.hn_mri2spr:HnMri2SprAdapter",
     "brats2018": "mbench.data.adapters.brats2018:BraTS2018Adapter",
     "pannuke": "mbench.data.adapters.pannuke:PanNukeAdapter",
     "camus": "mbench.data.adapters.camus:CamusAdapter",
@@ -93,6 +98,22 @@ ADAPTERS: dict[str, str] = {
     "chaos_t2spir": "mbench.data.adapters.liver:ChaosT2SpirAdapter",
     "dlds": "mbench.data.adapters.liver:DLDSAdapter",
     "busi": "mbench.data.adapters.busi:BusiAdapter",
+    "hecktor2021": "mbench.data.adapters.hecktor:Hecktor2021Adapter",
+    "lasc2018": "mbench.data.adapters.lasc2018:LASC2018Adapter",
+    "aptos2019": "mbench.data.adapters.fundus:AptosAdapter",
+    "ichallenge_amd": "mbench.data.adapters.fundus:AdamAmdAdapter",
+    "origa": "mbench.data.adapters.fundus:OrigaAdapter",
+    "mednode": "mbench.data.adapters.mednode:MedNodeAdapter",
+    "nmed": "mbench.data.adapters.eeg:NmedAdapter",
+    "seed_eeg": "mbench.data.adapters.eeg:SeedAdapter",
+    "covid_qu_ex": "mbench.data.adapters.covid_qu_ex:CovidQuExAdapter",
+    "shoulder_implant": "mbench.data.adapters.shoulder_implant:ShoulderImplantAdapter",
+    "gmdb": "mbench.data.adapters.gmdb:GMDBAdapter",
+    "nnunet_raw": "mbench.data.adapters.nnunet_raw:NnUNetRawAdapter",
+    "msd": "mbench.data.adapters.msd:MSDAdapter",
+    "learn2reg": "mbench.data.adapters.abdomen_registration:Learn2RegAdapter",
+    "amos": "mbench.data.adapters.abdomen_registration:AmosAdapter",
+    "maldi_mri": "mbench.data.adapters.maldi_mri:MaldiMriAdapter",
 }
 
 

@@ -22,7 +22,7 @@ class SliceSet:
     groups: list[str]
     images: np.ndarray  # (N, H, W) grey or (N, 3, H, W) RGB float32 main modality, in [0, 1]
     aux: np.ndarray | None  # (N, H, W) float32 auxiliary modality, or None
-    labelmaps: np.ndarray  # (N, H, W) uint8 reference label maps
+    labelmaps: np.ndarray  # (N, H, W) uint8 reference label maps, or (N,) int64 class codes (image classification)
     spacing: np.ndarray | None = None  # (N, 2) in-plane pixel spacing in mm
     attrs: dict[str, list[str]] = field(default_factory=dict)
 
@@ -118,8 +118,13 @@ def resize_image(array: np.ndarray, size: tuple[int, int], *, labels: bool = Fal
 
 
 def load_images(adapter: DatasetAdapter, case_ids: list[str], *, intensity: str, percentiles: tuple[float, float],
-                resize: tuple[int, int] | None, progress: Callable[[int, int], None] | None = None) -> SliceSet:
+                resize: tuple[int, int] | None, progress: Callable[[int, int], None] | None = None,
+                main: str = "image", aux: str | None = None) -> SliceSet:
     """Every case of a 2D adapter as one sample: image in [0, 1] ((H, W) grey or (3, H, W) RGB) and its label map.
+
+    ``main`` / ``aux`` name the input modalities of ``adapter.load_input`` used as the image and the auxiliary
+    channel (e.g. a chest X-ray's lung mask for an active-learning sampler; scaled like the image, (H, W)).
+    An adapter whose reference is a scalar (image classification) gives ``labelmaps`` of shape (N,), int64.
 
     ``intensity`` is ``divide_255`` (8-bit images) or ``clip_percentiles`` (per image, over all pixels);
     ``resize`` = (height, width) resizes images bilinearly and label maps by nearest neighbour, so images of
@@ -128,20 +133,29 @@ def load_images(adapter: DatasetAdapter, case_ids: list[str], *, intensity: str,
     groups_of = adapter.groups()
     attributes = adapter.case_attributes()
     keys = sorted({k for c in case_ids for k in attributes.get(c, {})})
-    images, labels, spacings = [], [], []
+    images, auxes, labels, spacings = [], [], [], []
     for k, case in enumerate(case_ids):
-        image = np.asarray(adapter.load_input(case)["image"], dtype=np.float32)
-        seg = np.asarray(adapter.load_reference(case), dtype=np.uint8)
+        inputs = adapter.load_input(case)
+        image = np.asarray(inputs[main], dtype=np.float32)
+        reference = np.asarray(adapter.load_reference(case))
+        seg = reference.astype(np.int64) if reference.ndim == 0 else reference.astype(np.uint8)
         spacing = adapter.spacing(case)
         spacing = tuple(spacing[:2]) if spacing else (1.0, 1.0)
+        extra = None if aux is None else np.asarray(inputs[aux], dtype=np.float32)
         if resize is not None:
-            spacing = (spacing[0] * seg.shape[0] / resize[0], spacing[1] * seg.shape[1] / resize[1])
-            image, seg = resize_image(image, resize), resize_image(seg, resize, labels=True)
+            spacing = (spacing[0] * image.shape[0] / resize[0], spacing[1] * image.shape[1] / resize[1])
+            image = resize_image(image, resize)
+            seg = seg if seg.ndim == 0 else resize_image(seg, resize, labels=True)
+            extra = None if extra is None else resize_image(extra, resize)
         if intensity == "divide_255":
             image = np.clip(image / 255.0, 0.0, 1.0)
+            extra = None if extra is None else np.clip(extra / 255.0, 0.0, 1.0)
         else:
             image = clip_and_scale(image, percentiles, "all")
+            extra = None if extra is None else clip_and_scale(extra, percentiles, "all")
         images.append(np.moveaxis(image, -1, 0) if image.ndim == 3 else image)
+        if extra is not None:
+            auxes.append(extra)
         labels.append(seg)
         spacings.append(spacing)
         if progress:
@@ -156,5 +170,6 @@ def load_images(adapter: DatasetAdapter, case_ids: list[str], *, intensity: str,
                           "preprocessing.resize in the task card", found=f"sizes {sorted(shapes)[:4]}",
                           fix="set preprocessing.resize: [height, width] in the card")
     return SliceSet(list(case_ids), [groups_of.get(c, c) for c in case_ids], np.stack(images).astype(np.float32),
-                    None, np.stack(labels), np.asarray(spacings, dtype=float),
+                    np.stack(auxes).astype(np.float32) if aux else None, np.stack(labels),
+                    np.asarray(spacings, dtype=float),
                     {key: [attributes.get(c, {}).get(key, "") for c in case_ids] for key in keys})

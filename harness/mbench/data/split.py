@@ -3,8 +3,9 @@
 A manifest lists case ids per split, or (for a public dataset whose case ids are not known here) a
 deterministic ``rule`` that :meth:`SplitManifest.resolve` expands against the dataset's sorted case ids:
 splits the release itself defines (``"official:<name>"``, e.g. PanNuke's folds or Kvasir-Instrument's
-``test.txt``), then a seeded permutation of the remaining groups (patients) cut into the given sizes.
-The rule is pinned by the manifest's sha256 like an explicit list; the expanded ids are recorded per run.
+``test.txt``), then a seeded permutation of the remaining groups (patients) cut into the given sizes, or, with
+``stratify``, each stratum's groups (e.g. per class) cut into ``fractions``. ``n_official`` pins the sizes
+of official lists (e.g. COVID-QU-Ex's 3,728 / 932 / 1,166). The rule is pinned by the manifest's sha256 like an explicit list; the expanded ids are recorded per run.
 """
 
 from __future__ import annotations
@@ -69,10 +70,11 @@ class SplitManifest:
         """Names of the splits, for explicit and rule manifests alike."""
         if self.rule is None:
             return list(self.splits)
-        return [*self.rule.get("official", {}), *self.rule.get("sizes", {})]
+        return [*self.rule.get("official", {}), *self.rule.get("sizes", {}), *self.rule.get("fractions", {})]
 
     def resolve(self, case_ids: list[str], groups: dict[str, str] | None = None,
-                official: dict[str, list[str]] | None = None) -> "SplitManifest":
+                official: dict[str, list[str]] | None = None,
+                attributes: dict[str, dict[str, str]] | None = None) -> "SplitManifest":
         """The explicit manifest: itself, or its ``rule`` expanded against the dataset's case ids.
 
         Example:
@@ -84,7 +86,7 @@ class SplitManifest:
         if self.rule is None:
             return self
         splits = expand_rule(self.rule, case_ids, groups or {c: c for c in case_ids}, official or {},
-                             seed=self.seed or 0, name=str(self.path or "manifest"))
+                             seed=self.seed or 0, name=str(self.path or "manifest"), attributes=attributes)
         return SplitManifest(splits, self.group_key, self.seed, self.method, self.path, self.sha256, self.rule)
 
     def check_disjoint(self, groups: dict[str, str] | None = None) -> None:
@@ -118,15 +120,18 @@ class SplitManifest:
 
 
 def _check_rule(rule: dict, path: Path) -> None:
-    unknown = set(rule) - {"official", "pool", "sizes", "n_pool"}
-    if unknown or not (rule.get("official") or rule.get("sizes")):
+    unknown = set(rule) - {"official", "pool", "sizes", "n_pool", "n_official", "stratify", "fractions"}
+    if unknown or not (rule.get("official") or rule.get("sizes") or rule.get("fractions")) \
+            or bool(rule.get("stratify")) != bool(rule.get("fractions")) or (rule.get("sizes") and rule.get("fractions")):
         raise MbenchError(f"split manifest {path.name} has a malformed rule",
-                          expected="keys official / pool / sizes / n_pool, with official or sizes set",
+                          expected="keys official / pool / sizes / n_pool / n_official / stratify + fractions, with "
+                                   "official, sizes or fractions set (stratify and fractions together, not with sizes)",
                           found=f"keys {sorted(rule)}", fix="regenerate it with the family's make_splits.py")
 
 
 def expand_rule(rule: dict, case_ids: list[str], groups: dict[str, str], official: dict[str, list[str]], *,
-                seed: int, name: str = "manifest") -> dict[str, list[str]]:
+                seed: int, name: str = "manifest",
+                attributes: dict[str, dict[str, str]] | None = None) -> dict[str, list[str]]:
     """Expand a split rule into case ids per split (see the module docstring).
 
     ``rule["official"]`` maps split names to ``"official:<list>"`` (a list the dataset release defines);
@@ -157,12 +162,19 @@ def expand_rule(rule: dict, case_ids: list[str], groups: dict[str, str], officia
         return sorted(official[key])
 
     splits = {split: official_list(ref) for split, ref in (rule.get("official") or {}).items()}
+    for split, n in (rule.get("n_official") or {}).items():
+        if len(splits.get(split, [])) != int(n):
+            raise MbenchError(f"{name}: the dataset's official {split!r} list has the wrong size",
+                              expected=f"{n} cases", found=f"{len(splits.get(split, []))}",
+                              fix="point data.root at the complete, unmodified release")
     sizes = rule.get("sizes") or {}
-    if not sizes:
+    if not sizes and not rule.get("fractions"):
         return splits
     taken = {c for ids in splits.values() for c in ids}
     pool_ref = rule.get("pool", "all")
     pool_cases = [c for c in case_ids if c not in taken] if pool_ref == "all" else official_list(pool_ref)
+    if rule.get("fractions"):
+        return {**splits, **_stratified_cut(rule, pool_cases, groups, attributes or {}, seed, name)}
     pool_groups = sorted({groups[c] for c in pool_cases})
     expected = rule.get("n_pool")
     if expected is not None and len(pool_groups) != int(expected):
@@ -183,6 +195,45 @@ def expand_rule(rule: dict, case_ids: list[str], groups: dict[str, str], officia
     for split in sizes:
         splits[split] = sorted(c for c in pool_cases if by_group.get(groups[c]) == split)
     return splits
+
+
+def _stratified_cut(rule: dict, cases: list[str], groups: dict[str, str], attributes: dict[str, dict[str, str]],
+                    seed: int, name: str) -> dict[str, list[str]]:
+    """Per stratum (case attribute ``rule["stratify"]``): permute its sorted groups with a seed drawn from
+    (``seed``, stratum name) and cut ``round(fraction * n)`` groups per split, in order; ``"rest"`` takes the rest.
+
+    Seeding per stratum makes a label-subset view (e.g. 4 of 7 classes) get the same assignment as the full set.
+    """
+    key, fractions = rule["stratify"], rule["fractions"]
+    stratum_of: dict[str, str] = {}
+    for c in cases:
+        value = attributes.get(c, {}).get(key)
+        if value is None:
+            raise MbenchError(f"{name}: case {c!r} has no {key!r} attribute to stratify by",
+                              fix="use an adapter whose case_attributes() gives it")
+        if stratum_of.setdefault(groups[c], value) != value:
+            raise MbenchError(f"{name}: group {groups[c]!r} spans several {key!r} strata",
+                              expected="one stratum per group", found=f"{stratum_of[groups[c]]!r} and {value!r}")
+    out: dict[str, list[str]] = {split: [] for split in fractions}
+    by_group: dict[str, str] = {}
+    for stratum in sorted(set(stratum_of.values())):
+        members = sorted(g for g, v in stratum_of.items() if v == stratum)
+        code = int.from_bytes(hashlib.sha256(stratum.encode()).digest()[:4], "little")
+        order = [members[i] for i in np.random.default_rng([seed, code]).permutation(len(members))]
+        counts = {s: int(np.floor(float(f) * len(members) + 0.5)) for s, f in fractions.items() if f != "rest"}
+        if sum(counts.values()) > len(members) or ("rest" not in fractions.values()
+                                                   and sum(counts.values()) != len(members)):
+            raise MbenchError(f"{name}: fractions do not fit stratum {stratum!r}", found=f"{len(members)} groups",
+                              expected=f"fractions {fractions} whose counts fit")
+        start = 0
+        for split, f in fractions.items():
+            n = len(members) - sum(counts.values()) if f == "rest" else counts[split]
+            for g in order[start:start + n]:
+                by_group[g] = split
+            start += n
+    for c in cases:
+        out[by_group[groups[c]]].append(c)
+    return {split: sorted(ids) for split, ids in out.items()}
 
 
 def make_grouped_split(ids: list[str], test_fraction: float, val_fraction: float, seed: int) -> dict[str, list[str]]:

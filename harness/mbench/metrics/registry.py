@@ -157,6 +157,15 @@ _add("nsd", F.nsd, higher=True, bounds=_UNIT, worst=0.0, params={"tolerance": 1.
      definition="surfel area within tolerance of the other surface / total surfel area",
      reference="surface-distance compute_surface_dice_at_tolerance")
 
+# -- false positives (scored on cases whose reference is empty: a card's metrics.lesion_free_regions) --------------
+_add("false_positive_case", F.false_positive_case, higher=False, bounds=_UNIT, worst=1.0,
+     empty="empty prediction -> 0.0", description="1 if anything is predicted outside the reference (mean over "
+     "lesion-free cases = share of cases with a false positive, paper 1's 'FP out of 7')",
+     definition="[|P \\ R| > 0]", reference="sklearn confusion_matrix false positives > 0")
+_add("false_positive_volume", F.false_positive_volume, higher=False, bounds=_DIST, worst=INF, params=dict(_SP),
+     empty="empty prediction -> 0.0", description="volume predicted outside the reference (mm^3)",
+     definition="|P \\ R| x voxel volume", reference="sklearn confusion_matrix false positives x voxel volume")
+
 # -- lesion-wise (one binary region of a 3D volume) -----------------------------------------------------------------
 _LW = {"spacing": None, "dilation": 3, "volume_threshold": 50.0}
 _add("lesion_dice", F.lesion_dice, higher=True, bounds=_UNIT, worst=0.0, params=dict(_LW),
@@ -187,6 +196,11 @@ _add("ssim", F.ssim, higher=True, bounds=(-1.0, 1.0), worst=-1.0, params={"data_
      description="mean structural similarity, scikit-image defaults (7-px uniform window, K1 .01, K2 .03)",
      definition="mean over the border-cropped map of (2μxμy+C1)(2σxy+C2)/((μx²+μy²+C1)(σx²+σy²+C2))",
      reference="skimage structural_similarity")
+_add("vif", F.vif, higher=True, bounds=(0.0, INF), worst=0.0, params={"data_range": None, "sigma_n_sq": 2.0},
+     empty="images below 41 x 41 raise; flat reference -> NaN; data_range is required",
+     description="pixel-domain visual information fidelity (VIFp, 4 scales, sigma_n^2 = 2 on an 8-bit scale)",
+     definition="Σ log10(1 + g²σ_R²/(σ_v²+σ_n²)) / Σ log10(1 + σ_R²/σ_n²) over 4 Gaussian scales",
+     reference="torchmetrics visual_information_fidelity")
 _add("lpips", F.lpips, higher=False, bounds=(0.0, INF), worst=INF, params={"data_range": None, "net": "alex"},
      empty="identical images -> 0.0; backbone weights must be in the torch cache",
      description="learned perceptual similarity (LPIPS v0.1, AlexNet), via the lpips package",
@@ -216,6 +230,16 @@ for _avg in ("macro", "weighted", "micro"):
              empty="undefined per-class ratios count 0 (zero_division=0)", params={"average": _avg},
              inputs="labels or (n, C) scores, labels", description=f"{_avg}-averaged {_name} over classes",
              definition=f"{_name} per class, {_avg} average", reference=f"sklearn {_sk}(average='{_avg}')")
+for _name, _fn, _sk in (("precision", F.precision_score, "precision_score"),  # positive class 1 of binary tasks
+                         ("recall", F.recall_score, "recall_score"), ("f1", F.f1_score, "f1_score")):
+    _add(f"{_name}_binary", _fn, level="dataset", higher=True, bounds=_UNIT, worst=0.0,
+         empty="undefined ratio counts 0 (zero_division=0)", params={"average": "binary"},
+         inputs="labels or (n, 2) scores, 0/1 labels", description=f"{_name} of the positive class (label 1)",
+         definition=f"{_name} of class 1", reference=f"sklearn {_sk}(average='binary')")
+_add("specificity_binary", F.binary_specificity, level="dataset", higher=True, bounds=_UNIT, worst=0.0,
+     empty="no negatives -> 0", inputs="labels or (n, 2) scores, 0/1 labels",
+     description="specificity of a binary classifier (recall of label 0)", definition="TN / (TN + FP)",
+     reference="sklearn recall_score(pos_label=0)")
 for _avg in ("macro", "weighted"):
     _add(f"roc_auc_{_avg}", F.roc_auc, level="dataset", higher=True, bounds=_UNIT, worst=0.0,
          empty="classes absent from the target are left out; none left -> nan", params={"average": _avg},
@@ -234,6 +258,35 @@ for _w in (None, "linear", "quadratic"):
          description="Cohen's kappa" + ("" if _w is None else f", {_w} weights"),
          definition="1 − Σ w O / Σ w E", reference=f"sklearn cohen_kappa_score(weights={_w!r})")
 
+# -- two-class separation by a per-sample score (label 1 vs label 0) ----------------------------------------------
+_SEP = "a class without samples -> nan"
+_add("mannwhitney_u", F.mann_whitney_u, level="dataset", higher=True, bounds=(0.0, INF), worst=0.0, empty=_SEP,
+     inputs="(n,) scores, 0/1 labels", description="Mann-Whitney U of the class-1 scores against the class-0 scores",
+     definition="R_1 - n_1 (n_1 + 1) / 2 (ties 1/2); U / (n_1 n_0) = ROC AUC",
+     reference="scipy.stats.mannwhitneyu statistic")
+_add("mannwhitney_p", F.mann_whitney_p, level="dataset", higher=False, bounds=(0.0, 1.0), worst=1.0, empty=_SEP,
+     inputs="(n,) scores, 0/1 labels", description="two-sided Mann-Whitney U test p-value between the classes",
+     definition="exact or normal approximation (tie + continuity corrected)",
+     reference="scipy.stats.mannwhitneyu(method='auto') p-value")
+_add("iqr_overlap", F.iqr_overlap, level="dataset", higher=False, bounds=(0.0, 1.0), worst=1.0, empty=_SEP,
+     inputs="(n,) scores, 0/1 labels", description="1 when the two classes' interquartile boxes overlap, else 0",
+     definition="[Q1, Q3] of class 1 intersects [Q1, Q3] of class 0", reference="numpy.percentile (linear)")
+
+# -- class separability of sample vectors (paper 12's normalised task-graph distances) ------------------------------
+_SEPARABILITY_EMPTY = "one class -> between nan; singleton classes add no within pair"
+_add("max_within_class_distance", F.max_within_class_distance, level="dataset", higher=False, bounds=(0.0, 2.0),
+     worst=2.0, empty=_SEPARABILITY_EMPTY, inputs="(n, d) vectors, labels",
+     description="largest Euclidean distance between two L2-normalised vectors of the same class",
+     definition="max over same-class pairs of ||u_i - u_j||, u = x / ||x||", reference="scipy.spatial.distance.cdist")
+_add("min_between_class_distance", F.min_between_class_distance, level="dataset", higher=True, bounds=(0.0, 2.0),
+     worst=0.0, empty=_SEPARABILITY_EMPTY, inputs="(n, d) vectors, labels",
+     description="smallest Euclidean distance between L2-normalised vectors of different classes",
+     definition="min over cross-class pairs of ||u_i - u_j||, u = x / ||x||", reference="scipy.spatial.distance.cdist")
+_add("class_separation_margin", F.class_separation_margin, level="dataset", higher=True, bounds=(-2.0, 2.0),
+     worst=-2.0, empty=_SEPARABILITY_EMPTY, inputs="(n, d) vectors, labels",
+     description="min between-class minus max within-class distance (> 0: classes separable by a threshold)",
+     definition="min_between_class_distance - max_within_class_distance", reference="scipy.spatial.distance.cdist")
+
 # -- retrieval -----------------------------------------------------------------------------------------------------
 _add("retrieval_map", F.retrieval_map, level="dataset", higher=True, bounds=_UNIT, worst=0.0,
      empty="queries without relevant items are left out; none -> nan",
@@ -244,6 +297,21 @@ _add("retrieval_top1", F.retrieval_top_k, level="dataset", higher=True, bounds=_
      inputs="(n_q, n_g) similarity, query labels, gallery labels",
      description="fraction of queries whose most similar item shares the label (recall@1)",
      definition="mean over queries of [relevant item in top k]", reference="numpy argsort (tests)")
+_add("retrieval_top10", F.retrieval_top_k, level="dataset", higher=True, bounds=_UNIT, worst=0.0, params={"k": 10},
+     empty="a query whose class is absent from the gallery scores 0",
+     inputs="(n_q, n_g) similarity, query labels, gallery labels",
+     description="fraction of queries with an item of their label among the 10 most similar gallery images",
+     definition="mean over queries of [relevant item in top 10 images]",
+     reference="sklearn NearestNeighbors (tests)")
+for _k in (1, 10):
+    for _avg, _over in (("micro", "query images"), ("macro", "query classes (syndromes)")):
+        _add(f"retrieval_class_top{_k}" + ("_macro" if _avg == "macro" else ""), F.retrieval_class_top_k,
+             level="dataset", higher=True, bounds=_UNIT, worst=0.0, params={"k": _k, "average": _avg},
+             empty="a query whose class is absent from the gallery scores 0",
+             inputs="(n_q, n_g) similarity, query labels, gallery labels",
+             description=f"top-{_k} over distinct gallery classes (ranked by their best item), mean over {_over}",
+             definition="mean of [query class among the k first distinct classes of the ranked gallery]",
+             reference="GestaltMatcher's ranking (unique classes in ranked order), re-implemented in the tests")
 
 # -- detection -----------------------------------------------------------------------------------------------------
 _DET_IN = "per-image prediction dicts, per-image reference dicts"
@@ -282,6 +350,16 @@ _add("log_jacobian_std", F.log_jacobian_std, higher=False, bounds=(0.0, INF), wo
      empty="empty mask -> nan", inputs="displacement (ndim, *spatial)",
      description="std of the log Jacobian determinant (SDlogJ)",
      definition="std(log(clip(det(I + ∇u), 1e-9, 1e9)))", reference="analytic fields (tests)")
+_add("mutual_information", F.mutual_information, higher=True, bounds=(0.0, INF), worst=0.0, params={"bins": 32},
+     empty="empty image -> nan; a constant image -> 0.0", inputs="image a, image b (same shape)",
+     description="mutual information in bits between two images (paper 13: original vs registered target)",
+     definition="Σ p(i,j) log2(p(i,j) / p(i)p(j)) over a joint histogram of `bins` equal-width bins per image",
+     reference="sklearn mutual_info_score on the same bins / ln 2 (tests)")
+_add("distance_transform_ssd", F.distance_transform_ssd, higher=False, bounds=(0.0, INF), worst=INF,
+     empty="both empty -> 0.0; empty image -> nan",
+     description="paper 13's UDT-SSD: squared difference of distance maps, the warped mask's map recomputed",
+     definition="mean((EDT(reference) - EDT(warped mask))²), EDT = distance to the background inside the object",
+     reference="brute-force nearest-background distances (tests)")
 
 # -- efficiency (model level) -------------------------------------------------------------------------------------
 _add("n_parameters", F.count_parameters, level="model", higher=False, bounds=(0.0, INF), worst=INF,

@@ -22,7 +22,7 @@ from mbench.errors import MbenchError, did_you_mean
 __all__ = ["ModelEntry", "BUILTIN_MODELS", "all_models", "get_model_entry", "create_model", "resolve_params",
            "registered_model"]
 
-Kind = Literal["sampler", "learner"]
+Kind = Literal["sampler", "learner", "embedder"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,54 @@ class ModelEntry:
 
 _SAMPLER_VAE = dict(latent_dim=64, base_channels=128, epochs=100, batch_size=16, lr=1e-4, beta=1.0)
 
+_FASTER_RCNN = dict(backbone="resnet50_fpn", classes=1, pretrained="coco", pretrained_path=None,
+                    trainable_backbone_layers=3, image_size=512, optimizer="sgd", lr=1e-3, momentum=0.9,
+                    weight_decay=1e-4, warmup_iters=500, epochs=32, batch_size=2, hflip=True, context_reg="none",
+                    context_q=0.5, context_reduction=16, context_blocks=2, context_heads=8, context_weight=1.0,
+                    context_level="3", score_threshold=0.05, rpn_pre_nms_top_n=2000, rpn_post_nms_top_n=1000,
+                    roi_batch_size=512, rpn_pre_nms_top_n_test=1000, rpn_post_nms_top_n_test=1000, fpn_channels=256,
+                    representation_size=1024)
+
 BUILTIN_MODELS: dict[str, ModelEntry] = {e.id: e for e in [
+    ModelEntry("faster_rcnn", "learner", "mbench.models.baselines.faster_rcnn:FasterRCNNDetector",
+               "Faster R-CNN + FPN (torchvision; ResNet-50, or ResNet-18 for quick runs), a Detector; "
+               "context_reg=scr|acr adds paper 11's training-only contextual regulariser",
+               dict(_FASTER_RCNN), problems=("detection",)),
+    ModelEntry("faster_rcnn_acr", "learner", "mbench.models.baselines.faster_rcnn:FasterRCNNDetector",
+               "Faster R-CNN + FPN with paper 11's adaptive contextual regularisation (ACR) + reconstruction head "
+               "(2 transformer blocks, 8 heads, lambda 1), used in training only",
+               {**_FASTER_RCNN, "context_reg": "acr"}, problems=("detection",)),
+    ModelEntry("bicubic", "learner", "mbench.models.baselines.sr_interp:InterpolationUpscaler",
+               "bicubic interpolation x scale (Pillow, Keys a = -0.5), no training: the SR papers' lower bound",
+               dict(mode="bicubic", scale=4), problems=("super_resolution",), requires_torch=False),
+    ModelEntry("nearest", "learner", "mbench.models.baselines.sr_interp:InterpolationUpscaler",
+               "nearest-neighbour upscaling x scale, no training (a floor below bicubic)",
+               dict(mode="nearest", scale=4), problems=("super_resolution",), requires_torch=False),
+    ModelEntry("srresnet", "learner", "mbench.models.baselines.super_resolver:SuperResolver",
+               "SRResNet / ESRNet-style generator (residual blocks, no BN, pixel shuffle) trained with L1",
+               dict(arch="srresnet", channels=64, n_blocks=16, scale=4, batch_norm=False, reduction=4,
+                    disc_channels=64, iterations=350_000, batch_size=4, lr=1e-5, betas=[0.9, 0.999], hr_patch=256,
+                    content_weight=1.0, perceptual_weight=0.0, adversarial_weight=0.0, gradient_weight=0.0,
+                    dssim_weight=0.0, val_every=5000),
+               problems=("super_resolution",)),
+    ModelEntry("blimsr", "learner", "mbench.models.baselines.super_resolver:SuperResolver",
+               "BliMSR (Dey et al.): RMHAB attention generator, SN ResNet discriminator, perceptual + 0.01 adv + "
+               "0.1 L1 + gradient + DSSIM loss",
+               dict(arch="blimsr", channels=64, n_blocks=16, scale=4, batch_norm=False, reduction=4,
+                    disc_channels=64, iterations=350_000, batch_size=4, lr=1e-5, betas=[0.9, 0.999], hr_patch=256,
+                    content_weight=0.1, perceptual_weight=1.0, adversarial_weight=0.01, gradient_weight=1.0,
+                    dssim_weight=1.0, val_every=5000),
+               problems=("super_resolution",)),
+    ModelEntry("voxel_poly", "learner", "mbench.models.baselines.voxel_regression:VoxelPolynomialRegressor",
+               "voxel-wise quadratic least-squares regression from the input channels (no context): a lower bound",
+               dict(degree=2, alpha=1e-3, input_scale=1000.0), problems=("image_regression",), requires_torch=False),
+    ModelEntry("unet3d_regressor", "learner", "mbench.models.baselines.unet3d_regressor:UNet3DRegressor",
+               "3D U-Net regression on 64^3 patches (MONAI UNet, batch norm), L1 + L2, sliding-window inference",
+               dict(in_channels=1, channels=[32, 64, 128, 256], strides=[2, 2, 2], patch_size=[64, 64, 64],
+                    overlap=0.5, background_threshold=0.01, background_keep=0.1, epochs=200, batch_size=4, lr=2e-4,
+                    l1_weight=1.0, l2_weight=1.0, input_scale=1000.0, target_scale=1000.0, val_every=1,
+                    blend="constant"),
+               problems=("image_regression",)),
     ModelEntry("random", "sampler", "mbench.models.baselines.random_sampler:RandomSampler",
                "uniform random selection from the unlabelled pool", {}, requires_torch=False),
     ModelEntry("vaal", "sampler", "mbench.models.baselines.vaal:VAALSampler",
@@ -102,11 +149,119 @@ BUILTIN_MODELS: dict[str, ModelEntry] = {e.id: e for e in [
                "probability-averaging ensemble of registered learners (members: [{model, params}]), argmax of the mean",
                dict(members=[{"model": "unet", "params": {}}]),
                problems=("segmentation",)),
+    ModelEntry("unet3d", "learner", "mbench.models.baselines.volume_segmenter:VolumeSegmenterNet",
+               "3D U-Net (MONAI UNet, instance norm, residual units) on patches, nnU-Net-style loop, sliding window",
+               dict(arch="unet", channels=[32, 64, 128, 256, 320], strides=[2, 2, 2, 2], num_res_units=2,
+                    patch_size=[128, 128, 128], batch_size=2, epochs=1000, iterations_per_epoch=250, optimizer="sgd",
+                    lr=0.01, weight_decay=3e-5, foreground_fraction=1 / 3, val_every=50, overlap=0.5,
+                    sw_batch_size=4, tta_mirror=False),
+               problems=("volume_segmentation",)),
+    ModelEntry("segresnet3d", "learner", "mbench.models.baselines.volume_segmenter:VolumeSegmenterNet",
+               "SegResNet 3D (MONAI SegResNetDS as in Auto3DSeg, no VAE branch) on patches, sliding window",
+               dict(arch="segresnet", init_filters=32, blocks_down=[1, 2, 2, 4, 4], patch_size=[224, 224, 144],
+                    batch_size=2, epochs=300, iterations_per_epoch=250, optimizer="adamw", lr=2e-4, weight_decay=1e-5,
+                    foreground_fraction=1 / 3, val_every=10, overlap=0.625, sw_batch_size=1, tta_mirror=False),
+               problems=("volume_segmentation",)),
     ModelEntry("resnet18", "learner", "mbench.models.baselines.resnet:ResNetClassifier",
-               "ResNet-18 (timm) multi-label classifier, sigmoid outputs, BCE loss",
+               "ResNet-18 (timm) classifier: multi-label (sigmoid, BCE) or single-label (softmax, CE) by the targets",
                dict(arch="resnet18", in_channels=3, optimizer="adam", lr=1e-5, epochs=50, batch_size=32,
-                    image_size=None, pretrained=True, pretrained_path=None),
-               problems=("multilabel_classification",)),
+                    image_size=None, pretrained=True, pretrained_path=None, num_classes=None),
+               problems=("multilabel_classification", "classification")),
+    ModelEntry("face_resnet50", "embedder", "mbench.models.baselines.embedder:FaceEmbedder",
+               "ResNet-50 (timm) syndrome embedder (Campbell et al. 2023): CE on base classes, pooled features as "
+               "embedding; mixup none / input / keypoint-guided",
+               dict(arch="resnet50", pretrained=False, pretrained_path=None, freeze_backbone=False, mixup="none",
+                    augment=True, optimizer="amsgrad", batch_size=64, epochs=100, head_epochs=10, head_lr=1e-3,
+                    lr=1e-4, lr_drop_epoch=50, lr_final=1e-5, patience=20),
+               problems=("classification",)),
+    *[ModelEntry(_id, "learner", "mbench.models.baselines.resnet:TimmClassifier",
+                 f"{_desc} (timm {_arch}), ImageNet transfer learning, softmax head, CE loss",
+                 dict(arch=_arch, in_channels=3, optimizer="sgd", lr=1e-3, epochs=20, batch_size=16, image_size=224,
+                      pretrained=True, pretrained_path=None, num_classes=None),
+                 problems=("classification", "multilabel_classification"))
+      for _id, _arch, _desc in (("vgg16", "vgg16", "VGG-16"), ("xception", "legacy_xception", "Xception (Keras port)"),
+                                ("inception_v3", "inception_v3", "Inception-v3"),
+                                ("inception_resnet_v2", "inception_resnet_v2", "Inception-ResNet-v2"))],
+    # ToFi-ML (paper 21): Betti-curve features -> classical classifier (FeatureModel capability, feature_eval protocol)
+    *[ModelEntry(f"tofi_{short}", "learner", "mbench.models.baselines.feature_models:TopologicalFeatureClassifier",
+                 f"ToFi-ML: Betti curves (cubical sublevel persistence, gray/R/G/B x beta0/1 x 100) -> {words}",
+                 dict(classifier=clf, channels=["gray", "red", "green", "blue"], homology_dims=[0, 1], n_thresholds=100,
+                      image_size=None, feature_selection=False, knn_neighbors=5, smote_neighbors=5,
+                      classifier_params={}, n_jobs=1),
+                 problems=("classification",), requires_torch=False)
+      for short, clf, words in (("xgboost", "xgboost", "XGBoost (default parameters)"),
+                                ("rf", "random_forest", "random forest (scikit-learn defaults)"),
+                                ("knn", "knn", "k-nearest neighbours (k = 5)"))],
+    # skin chromophores (paper 18): SourceSeparator capability, separation_eval protocol
+    *[ModelEntry(mid, "learner", "mbench.models.baselines.chromophores:ChromophoreSeparator", words,
+                 dict(method=method, init=init, solver="als", max_iter=200, tol=1e-6, slice_length=16,
+                      variance_quantile=0.25, min_angle_deg=10.0),
+                 problems=("classification",), requires_torch=False)
+      for mid, method, init, words in (
+          ("nmf_sca", "nmf", "sca", "NMF (projected ALS) of skin optical density initialised by sparse component "
+                                    "analysis (Abrard & Deville), paper 18's method"),
+          ("nmf_random", "nmf", "random", "NMF (projected ALS) of skin optical density, random initialisation "
+                                          "(paper 18's ablation)"),
+          ("chromophore_inverse", "inverse", "sca", "classical 3 x 3 technique: optical density times the inverse "
+                                                    "empirical mixing matrix (Spigulis & Oshina)"))],
+    # EEG window classifiers (paper 14): SignalLearner capability, signal_windows protocol
+    ModelEntry("eegnet", "learner", "mbench.models.baselines.eeg:SignalClassifier",
+               "EEGNet-8,2 (Lawhern 2018): temporal + depthwise spatial + separable convs, ELU, dropout 0.5",
+               dict(arch="eegnet", arch_params={"f1": 8, "depth": 2, "f2": 16, "kernel": 64, "dropout": 0.5},
+                    lr=1e-3, epochs=150, batch_size=64, optimizer="adam"), problems=("classification",)),
+    ModelEntry("eegnet_ssvep", "learner", "mbench.models.baselines.eeg:SignalClassifier",
+               "EEGNet-SSVEP (Waytowich 2018): EEGNet with 96 temporal filters of 256 samples, D = 1, 96 separable",
+               dict(arch="eegnet", arch_params={"f1": 96, "depth": 1, "f2": 96, "kernel": 256, "dropout": 0.5},
+                    lr=1e-3, epochs=150, batch_size=64, optimizer="adam"), problems=("classification",)),
+    ModelEntry("deepconvnet", "learner", "mbench.models.baselines.eeg:SignalClassifier",
+               "Deep ConvNet (Schirrmeister 2017): 25 temporal + 25 spatial filters, blocks of 50/100/200, max-norm",
+               dict(arch="deepconvnet", arch_params={"filters": [25, 50, 100, 200], "kernel": 5, "dropout": 0.5},
+                    lr=1e-3, epochs=150, batch_size=64, optimizer="adam"), problems=("classification",)),
+    # Trauma THOMPSON (papers 16 and 12): VideoClassifier (video_actions) and SequenceClassifier (leave_one_out)
+    ModelEntry("tsn", "learner", "mbench.models.baselines.video:VideoActionClassifier",
+               "TSN (Wang 2016; paper 16's reference): 2D ResNet-50 per segment frame, average consensus, dropout, "
+               "verb / noun / action heads; ImageNet weights from the local torch cache; SGD momentum, paper's "
+               "80 epochs, batch 512, lr 1e-3",
+               dict(arch="tsn_resnet50", pretrained="imagenet", pretrained_path=None, dropout=0.5,
+                    optimizer="sgd_momentum", lr=1e-3, epochs=80, batch_size=512),
+               problems=("video_classification",)),
+    ModelEntry("r3d_18", "learner", "mbench.models.baselines.video:VideoActionClassifier",
+               "3D ResNet-18 (torchvision, Kinetics-400 weights from the local torch cache) with verb / noun / "
+               "action heads (a 3D-CNN baseline; harness choice, not in paper 16)",
+               dict(arch="r3d_18", pretrained="kinetics", pretrained_path=None, dropout=0.5,
+                    optimizer="sgd_momentum", lr=1e-3, epochs=80, batch_size=32),
+               problems=("video_classification",)),
+    ModelEntry("c3d_small", "learner", "mbench.models.baselines.video:VideoActionClassifier",
+               "small 3-block 3D CNN with verb / noun / action heads (CPU quick runs)",
+               dict(arch="c3d_small", pretrained="none", pretrained_path=None, dropout=0.2, optimizer="adam",
+                    lr=1e-3, epochs=30, batch_size=32),
+               problems=("video_classification",)),
+    ModelEntry("ton_svm", "learner", "mbench.models.baselines.ton:TonSvmClassifier",
+               "TON-ViT's procedure classifier (paper 12): task-graph ordinal matrix Q, L2-normalised, SVM "
+               "(linear, C = 1: not stated in the paper)",
+               dict(kernel="linear", C=1.0, edges="merged"), problems=("sequence_classification",),
+               requires_torch=False),
+    # deformable registration (papers 13 and 20): Registrar capability, pairwise_registration protocol
+    ModelEntry("reg_identity", "learner", "mbench.models.baselines.identity_registrar:IdentityRegistrar",
+               "no registration (zero displacement): the 'initial' row", {}, problems=("registration",),
+               requires_torch=False),
+    *[ModelEntry(f"demons_{sim}", "learner", "mbench.models.baselines.demons:DemonsRegistrar", words,
+                 dict(similarity=sim, levels=3, iterations=100, step=1.0, sigma=1.5, alpha=1.0),
+                 problems=("registration",), requires_torch=False)
+      for sim, words in (("udt", "diffusive demons on the distance map of the warped mask, recomputed every "
+                                 "iteration (paper 13's UDT-SSD)"),
+                         ("dt", "diffusive demons on interpolated mask distance maps (paper 13's DT)"),
+                         ("intensity", "diffusive demons on intensities, SSD (paper 13's Int; classical "
+                                       "intensity baseline for paper 20)"))],
+    ModelEntry("bspline_mi", "learner", "mbench.models.baselines.sitk_bspline:SitkBSplineRegistrar",
+               "B-spline FFD optimising Mattes mutual information (SimpleITK, L-BFGS-B, 3 levels)",
+               dict(mesh_size=8, bins=32, iterations=100, levels=3, sampling=0.5, seed=0),
+               problems=("registration",), requires_torch=False),
+    ModelEntry("medm_adam", "learner", "mbench.models.baselines.label_adam:LabelInstanceOptimiser",
+               "paper 20's label-driven Adam instance optimisation on MEDM shape encodings (lambda 7, 50 its, "
+               "lr 1, diffusion 0.65, grid spacing 2); zero-shot: nothing trained on the task's data",
+               dict(encoding="medm", lam=7.0, iterations=50, lr=1.0, reg_weight=0.65, downsample=2, seed=0),
+               problems=("registration",)),
 ]}
 
 

@@ -53,6 +53,7 @@ def normalise_images(images: np.ndarray, mode: str, stats: tuple[float, float]) 
 
     ``train_zscore`` -> (x - mean) / std with training-set statistics, same shape;
     ``imagenet`` -> grey images replicated to 3 channels, then ImageNet mean / std per channel, (N, 3, H, W);
+    ``half`` -> (x - 0.5) / 0.5 (mean = std = 0.5 on every channel), same shape;
     ``none`` -> unchanged.
 
     Example:
@@ -61,6 +62,8 @@ def normalise_images(images: np.ndarray, mode: str, stats: tuple[float, float]) 
     """
     if mode == "train_zscore":
         return ((images - stats[0]) / stats[1]).astype(np.float32)
+    if mode == "half":
+        return ((images - 0.5) / 0.5).astype(np.float32)
     if mode == "imagenet":
         mean = np.asarray((0.485, 0.456, 0.406), np.float32)[None, :, None, None]
         std = np.asarray((0.229, 0.224, 0.225), np.float32)[None, :, None, None]

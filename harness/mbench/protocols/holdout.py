@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
+from mbench.inference.overlap import predict_and_score, prediction_batches
 from mbench.models.capabilities import Progress
 from mbench.models.registry import create_model, get_model_entry
 from mbench.protocols.base import EvaluationProtocol, Job, RunContext, component_seed
-from mbench.protocols.scoring import aggregate_primary, score_rows
+from mbench.protocols.scoring import aggregate_primary
 from mbench.protocols.strata import strata_rows
 
 __all__ = ["HoldoutProtocol"]
@@ -30,9 +31,10 @@ class HoldoutProtocol(EvaluationProtocol):
                                 progress=lambda s, d, t: progress(f"train {cfg.model}", d, t))
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        pred = learner.predict(ctx.model_inputs(ctx.test))
-        rows = score_rows(cfg.task, ctx.test.ids, ctx.test.groups, pred, ctx.task.targets(ctx.test),
-                          {**job.context(), "n_labelled": len(ctx.train)}, ctx.test.labelmaps, ctx.test.spacing)
+        pred, rows = predict_and_score(prediction_batches(learner, ctx.model_inputs(ctx.test)), cfg.task,
+                                       ctx.test.ids, ctx.test.groups, ctx.task.targets(ctx.test),
+                                       {**job.context(), "n_labelled": len(ctx.train)}, ctx.test.labelmaps,
+                                       ctx.test.spacing)
         rows += strata_rows(cfg.task, rows, ctx.test.ids, ctx.test.attrs,
                             {**job.context(), "n_labelled": len(ctx.train)})
         return {"rows": rows, "train_log": train_log, "n_labelled": len(ctx.train),

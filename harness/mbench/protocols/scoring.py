@@ -18,9 +18,10 @@ from mbench.metrics import functional as F
 from mbench.metrics.registry import get_metric
 from mbench.tasks.targets import index_to_labels
 
-__all__ = ["score_rows", "aggregate_primary", "case_score", "ALL_CASES"]
+__all__ = ["score_rows", "aggregate_primary", "case_score", "ALL_CASES", "EXCLUDED_NOTE"]
 
 ALL_CASES = "*"  # the case id of dataset-level metric rows
+EXCLUDED_NOTE = "reference empty: excluded by the task's convention"  # note of rows that are not scores
 
 
 def _apply_conventions(metric_id: str, value: float, empty_pred: bool, empty_ref: bool,
@@ -28,7 +29,7 @@ def _apply_conventions(metric_id: str, value: float, empty_pred: bool, empty_ref
     """The value after the profile's empty-mask and worst-case rules, with a note saying what changed."""
     spec = get_metric(metric_id)
     if empty_ref and conv.empty_reference == "exclude":
-        return math.nan, "reference empty: excluded by the task's convention"
+        return math.nan, EXCLUDED_NOTE
     if empty_ref and empty_pred and spec.higher_is_better and conv.both_empty is not None:
         return float(conv.both_empty), "both empty"
     if math.isinf(value) and conv.distance_worst is not None:

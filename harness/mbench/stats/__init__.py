@@ -5,6 +5,7 @@ unit is a case, or a seed for seed-level comparisons); :func:`load_score_matrix`
 folder. The public API, by concept:
 
 * matrix / pairing: :class:`ScoreMatrix`, :class:`PairedSample`, :func:`pair_scores`
+* registration pairs -> case units: :func:`aggregate_pair_scores` (:mod:`~mbench.stats.pair_units`)
 * hypothesis tests (wrapping scipy): :data:`TESTS`, :class:`TestSpec`, :class:`TestOutcome`, :func:`run_test`,
   :func:`min_attainable_p`
 * multiple-comparison corrections (through statsmodels): :data:`CORRECTIONS`, :func:`adjust_pvalues`
@@ -18,6 +19,8 @@ folder. The public API, by concept:
   :func:`rank_then_aggregate`, :func:`test_then_rank`, :func:`rank_models`
 * significance map: :class:`SignificanceMap`, :func:`significance_map`
 * rank stability: :class:`RankStability`, :func:`bootstrap_ranking`, :func:`kendall_tau`
+* subgroups (unpaired, e.g. cortical vs subcortical cases): :func:`compare_subgroups`,
+  :func:`load_subgroup_scores`, :func:`subgroup_comparison`
 * active learning: :class:`LearningCurve`, :class:`LearningCurveComparison`, :func:`aulc`,
   :func:`compare_learning_curves`
 * results store: :class:`RunInfo`, :func:`find_runs`, :func:`select_runs`, :func:`load_score_matrix`,
@@ -57,6 +60,7 @@ from mbench.stats.learning_curves import LearningCurve, LearningCurveComparison,
 from mbench.stats.loading import RunInfo, find_runs, load_learning_curves, load_score_matrix, select_runs
 from mbench.stats.matrix import ScoreMatrix
 from mbench.stats.pairing import PairedSample, pair_scores
+from mbench.stats.pair_units import aggregate_pair_scores, pair_case_id, split_pair_case_id
 from mbench.stats.ranking import (
     RANKING_SCHEMES,
     Ranking,
@@ -67,10 +71,12 @@ from mbench.stats.ranking import (
 )
 from mbench.stats.significance import SignificanceMap, significance_map
 from mbench.stats.stability import RankStability, bootstrap_ranking, kendall_tau
+from mbench.stats.subgroups import compare_subgroups, load_subgroup_scores, subgroup_comparison
 from mbench.stats.tests import TESTS, TestOutcome, TestSpec, min_attainable_p, run_test
 
 __all__ = [
     "ScoreMatrix", "PairedSample", "pair_scores",
+    "aggregate_pair_scores", "pair_case_id", "split_pair_case_id",
     "TESTS", "TestSpec", "TestOutcome", "run_test", "min_attainable_p",
     "CORRECTIONS", "adjust_pvalues",
     "ConfidenceInterval", "bootstrap_indices", "bootstrap_counts", "bootstrap_ci",
@@ -81,4 +87,5 @@ __all__ = [
     "RankStability", "bootstrap_ranking", "kendall_tau",
     "LearningCurve", "LearningCurveComparison", "aulc", "compare_learning_curves",
     "RunInfo", "find_runs", "select_runs", "load_score_matrix", "load_learning_curves",
+    "compare_subgroups", "load_subgroup_scores", "subgroup_comparison",
 ]

@@ -25,6 +25,11 @@ from mbench.stats.matrix import ScoreMatrix
 from mbench.stats.pairing import PairedSample, pair_columns, pair_scores
 from mbench.stats.tests import TestOutcome, resolve_test, run_test
 
+# below this many cases (pairs, or per group) no exact two-sided rank test reaches p < 0.05, and a t-test's
+# normality assumption cannot be checked: its p-value is flagged as descriptive
+SMALL_SAMPLE = 6
+_PARAMETRIC = frozenset({"ttest_rel", "welch", "student"})
+
 __all__ = ["ComparisonResult", "ModelSummary", "PairwiseComparison", "compare_pair", "compare_models",
            "summarise_models"]
 
@@ -185,7 +190,14 @@ def _result(outcome: TestOutcome, names: tuple[str, str], x: np.ndarray, y: np.n
         warnings.append(outcome.note)
     if outcome.min_p >= alpha:
         warnings.append(f"with n={outcome.n} the {outcome.method} cannot reach p < {alpha:g} (smallest attainable "
-                        f"p = {outcome.min_p:.3g}): a non-significant result here says nothing")
+                        f"{outcome.alternative} p = {outcome.min_p:.3g} > alpha = {alpha:g}): no significance claim "
+                        "is possible, and a non-significant result here says nothing")
+    smallest = min(outcome.n_x, outcome.n_y) if not paired else outcome.n
+    if outcome.test in _PARAMETRIC and smallest < SMALL_SAMPLE:
+        warnings.append(f"with n={smallest} {'pairs' if paired else 'per group'} the {outcome.method}'s p-value rests "
+                        f"on normally distributed {'differences' if paired else 'scores'}, which {smallest} cases "
+                        "cannot check (and the exact rank test could not reach significance): read it as "
+                        "descriptive, not as a significance claim")
     return ComparisonResult(a=names[0], b=names[1], test=outcome.test, method=outcome.method,
                             statistic=outcome.statistic, p_value=outcome.p_value, p_adjusted=outcome.p_value,
                             correction="none", n=outcome.n, alternative=outcome.alternative, effect=effect,

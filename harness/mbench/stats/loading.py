@@ -32,6 +32,8 @@ from mbench.stats.matrix import ScoreMatrix
 __all__ = ["RunInfo", "find_runs", "select_runs", "load_score_matrix", "load_learning_curves", "ALL_CASES"]
 
 ALL_CASES = "*"  # case id of dataset-level metric rows
+# note of rows that hold no score (empty reference under empty_reference: exclude), as mbench.protocols.scoring
+EXCLUDED_NOTE = "reference empty: excluded by the task's convention"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class RunInfo:
     official: bool
     primary: str | None = None
     protocol: str | None = None
+    pair_units: str = "none"  # metrics.conventions.pair_units of the run's card (registration pairs -> cases)
 
     @property
     def folder(self) -> RunFolder:
@@ -77,7 +80,9 @@ def _info(path: Path) -> RunInfo | None:
     return RunInfo(run_id=path.name, path=path, task=str(record["task"]), model=str(record["model"]),
                    status=str(record.get("status", "unknown")), official=bool(record.get("official", False)),
                    primary=(task_cfg.get("metrics") or {}).get("primary"),
-                   protocol=(task_cfg.get("protocol") or {}).get("name"))
+                   protocol=(task_cfg.get("protocol") or {}).get("name"),
+                   pair_units=str(((task_cfg.get("metrics") or {}).get("conventions") or {}).get("pair_units")
+                                  or "none"))
 
 
 def find_runs(root: str | Path | None = None, task: str | None = None) -> list[RunInfo]:
@@ -270,6 +275,8 @@ def load_score_matrix(task: str, models: Sequence[str] | None = None, metric: st
         for r in rs:
             if r["case"] == ALL_CASES and not dataset_level:
                 continue
+            if r.get("note") == EXCLUDED_NOTE:  # not a score: the case does not count for this metric
+                continue
             key = f"seed:{r['_seed']}" if dataset_level else str(r["case"])
             buckets[key].append(r["_value"])
             seeds_seen.add(r["_seed"])
@@ -280,6 +287,15 @@ def load_score_matrix(task: str, models: Sequence[str] | None = None, metric: st
             partial_nan += int(0 < ok.size < arr.size)
             per[key] = float(ok.mean()) if ok.size else math.nan
         scores[label] = per
+    pair_units = {r.pair_units for r in runs.values()} - {"none"}
+    if pair_units and not dataset_level:  # registration pairs share cases: the test units are cases
+        from mbench.stats.pair_units import aggregate_pair_scores
+
+        how = min(pair_units)  # one task: one declared aggregation
+        scores = {label: aggregate_pair_scores(per, how) for label, per in scores.items()}
+        notes.append(f"registration pair scores averaged per case (pair_units={how}): "
+                     + ("each pair counts for its fixed and its moving case" if how == "cases"
+                        else "each pair counts for its fixed case"))
     if dataset_level:
         notes.append(f"{metric_id} is a dataset-level metric: units are seeds, not cases")
     elif seed == "mean" and len(seeds_seen) > 1:

@@ -39,8 +39,28 @@ def foreground(labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:
     return whole_tumour(labelmaps, labels)
 
 
+def class_code(labels_per_image: np.ndarray, labels: dict[str, int]) -> np.ndarray:
+    """Image classification: the adapter's one class code per image (N,), as int64 class indices.
+
+    Example:
+        >>> class_code(np.array([2, 0, 1], np.uint8), {"a": 0, "b": 1, "c": 2}).tolist()
+        [2, 0, 1]
+    """
+    codes = np.asarray(labels_per_image)
+    if codes.ndim != 1:
+        raise MbenchError("class_code targets need one class code per image",
+                          expected="an adapter whose load_reference returns a scalar class code",
+                          found=f"references of shape {codes.shape[1:]}", fix="use a mask target for label maps")
+    known = set(labels.values())
+    if known and not set(np.unique(codes).tolist()) <= known:
+        raise MbenchError("class codes outside the card's labels", expected=str(sorted(known)),
+                          found=str(sorted(set(np.unique(codes).tolist()) - known)[:5]),
+                          fix="list every class of the data under labels in the card")
+    return codes.astype(np.int64)
+
+
 TARGETS = {"whole_tumour": whole_tumour, "foreground": foreground, "label_presence": label_presence,
-           "label_index": label_index}
+           "label_index": label_index, "class_code": class_code}
 
 
 def make_targets(kind: str, labelmaps: np.ndarray, labels: dict[str, int]) -> np.ndarray:

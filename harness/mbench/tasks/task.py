@@ -57,7 +57,8 @@ class Task:
         ref = self.spec.data.split if self.data_source == "real" else self.spec.data.standin.split
         manifest = SplitManifest.load(self.card_folder / ref.file, ref.sha256)
         if manifest.rule is not None:
-            manifest = manifest.resolve(self.adapter.case_ids(), self.adapter.groups(), self.adapter.official_splits())
+            manifest = manifest.resolve(self.adapter.case_ids(), self.adapter.groups(), self.adapter.official_splits(),
+                                        self.adapter.case_attributes())
         manifest.check_disjoint(self.adapter.groups())
         manifest.check_coverage(self.adapter.case_ids(), str(self.data_root))
         return manifest
@@ -65,6 +66,16 @@ class Task:
     def data_hash(self) -> str:
         """sha256 over every file of every case in the split."""
         return self.adapter.data_hash([c for ids in self.split.splits.values() for c in ids])
+
+    def split_ids(self, name: str) -> list[str]:
+        """Case ids of one split; with ``limit``, a seeded choice of that many (the same choice every time).
+
+        Protocols that read cases one at a time (volumes, frozen inputs) use this instead of :meth:`load_split`.
+        """
+        cases = self.split.ids(name)
+        if self.limit is not None and len(cases) > self.limit:
+            cases = [cases[i] for i in np.sort(np.random.default_rng(0).choice(len(cases), self.limit, replace=False))]
+        return cases
 
     def load_split(self, name: str, progress: Callable[[int, int], None] | None = None) -> SliceSet:
         """Samples of one split (``train``, ``val``, ``test`` or a fold), truncated to ``limit`` if set.
@@ -79,8 +90,9 @@ class Task:
                 cases = [cases[i] for i in np.sort(np.random.default_rng(0).choice(len(cases), self.limit,
                                                                                     replace=False))]
             pre = s.preprocessing
+            modalities = {} if s.slicing is None else {"main": s.slicing.main_modality, "aux": s.slicing.aux_modality}
             slices = load_images(self.adapter, cases, intensity=pre.intensity, percentiles=pre.clip_percentiles,
-                                 resize=pre.resize, progress=progress)
+                                 resize=pre.resize, progress=progress, **modalities)
         else:
             if s.slicing is None:
                 raise MbenchError(f"task {s.id}: adapter {s.data.adapter!r} reads 3D volumes, but the card has no "

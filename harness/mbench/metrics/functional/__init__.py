@@ -15,6 +15,7 @@ from mbench.metrics.functional.classification import (
     accuracy,
     average_precision,
     balanced_accuracy,
+    binary_specificity,
     cohen_kappa,
     confusion_matrix,
     f1_score,
@@ -36,7 +37,14 @@ from mbench.metrics.functional.detection import (
     point_f1,
 )
 from mbench.metrics.functional.efficiency import count_parameters, flops, latency
+from mbench.metrics.functional.separability import (
+    class_separation_margin,
+    max_within_class_distance,
+    min_between_class_distance,
+)
+from mbench.metrics.functional.false_positive import false_positive_case, false_positive_volume
 from mbench.metrics.functional.image_quality import lpips, lpips_backbone_path, mae, mse, psnr, rmse, ssim
+from mbench.metrics.functional.vif import vif
 from mbench.metrics.functional.lesion import (
     BRATS_2023_WORST_HD95,
     LesionScore,
@@ -73,7 +81,9 @@ from mbench.metrics.functional.registration import (
     registration_hd95,
     warp,
 )
-from mbench.metrics.functional.retrieval import retrieval_map, retrieval_top_k
+from mbench.metrics.functional.similarity import distance_map, distance_transform_ssd, mutual_information
+from mbench.metrics.functional.retrieval import retrieval_class_top_k, retrieval_map, retrieval_top_k
+from mbench.metrics.functional.separation import iqr_overlap, mann_whitney_p, mann_whitney_u
 from mbench.metrics.functional.surface import (
     SURFACE_METRICS,
     SurfaceDistances,
@@ -89,6 +99,8 @@ from mbench.metrics.functional.surface import (
 )
 
 __all__ = [
+    # similarity (multimodal registration)
+    "distance_map", "distance_transform_ssd", "mutual_information",
     # overlap
     "OVERLAP_METRICS", "confusion_counts", "dice", "iou", "precision", "recall", "specificity", "pixel_accuracy",
     "overlap_from_counts", "pooled_overlap",
@@ -97,15 +109,19 @@ __all__ = [
     # surface
     "SURFACE_METRICS", "SurfaceDistances", "surface_distances", "surface_metrics",
     "hd95", "hd95_surfel", "hd95_pooled", "hd", "assd", "masd", "nsd",
+    # false positives (lesion-free cases)
+    "false_positive_case", "false_positive_volume",
     # lesion-wise
     "BRATS_2023_WORST_HD95", "LesionScore", "LesionWiseResult", "lesion_wise", "lesion_dice", "lesion_hd95",
     # image quality
-    "mae", "mse", "rmse", "psnr", "ssim", "lpips", "lpips_backbone_path",
+    "mae", "mse", "rmse", "psnr", "ssim", "lpips", "lpips_backbone_path", "vif",
     # classification
     "accuracy", "balanced_accuracy", "top_k_accuracy", "precision_score", "recall_score", "f1_score", "roc_auc",
-    "average_precision", "mean_average_precision", "cohen_kappa", "confusion_matrix",
+    "average_precision", "mean_average_precision", "cohen_kappa", "confusion_matrix", "binary_specificity",
+    # two-class separation by a score
+    "mann_whitney_u", "mann_whitney_p", "iqr_overlap",
     # retrieval
-    "retrieval_map", "retrieval_top_k",
+    "retrieval_map", "retrieval_top_k", "retrieval_class_top_k",
     # detection
     "coco_detection", "coco_ap", "coco_ap50", "coco_ap75", "point_detection_counts", "point_f1", "froc",
     "froc_score", "FROC_RATES",
@@ -113,4 +129,6 @@ __all__ = [
     "warp", "jacobian_determinant", "folding_fraction", "log_jacobian_std", "registration_dice", "registration_hd95",
     # efficiency
     "count_parameters", "flops", "latency",
+    # class separability of sample vectors
+    "max_within_class_distance", "min_between_class_distance", "class_separation_margin",
 ]

@@ -31,10 +31,11 @@ __all__ = [
     "precision_score",
     "recall_score",
     "roc_auc",
+    "binary_specificity",
     "top_k_accuracy",
 ]
 
-Average = Literal["macro", "weighted", "micro"]
+Average = Literal["macro", "weighted", "micro", "binary"]
 
 
 def _labels(prediction: np.ndarray) -> np.ndarray:
@@ -143,8 +144,16 @@ def top_k_accuracy(scores: np.ndarray, target: np.ndarray, k: int = 5, *,
 
 
 def _prf(prediction: np.ndarray, target: np.ndarray, average: str) -> tuple[float, float, float]:
-    _check_average(average, ("macro", "weighted", "micro"))
+    _check_average(average, ("macro", "weighted", "micro", "binary"))
     cm = confusion_matrix(prediction, target)
+    if average == "binary":  # scikit-learn average="binary": the positive class 1 only
+        if cm.shape[0] > 2:
+            raise MbenchError("average='binary' needs labels 0 / 1", expected="two classes",
+                              found=f"{cm.shape[0]} classes", fix="use macro, weighted or micro")
+        cm = np.pad(cm, ((0, 2 - cm.shape[0]), (0, 2 - cm.shape[0])))
+        tp, pp, tr = float(cm[1, 1]), float(cm[:, 1].sum()), float(cm[1, :].sum())
+        p, r = (tp / pp if pp else 0.0), (tp / tr if tr else 0.0)
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
     tp = np.diag(cm).astype(float)
     pred_pos, true_pos = cm.sum(axis=0).astype(float), cm.sum(axis=1).astype(float)
     labels = (pred_pos + true_pos) > 0  # scikit-learn: the labels seen in either target or prediction
@@ -207,6 +216,25 @@ def f1_score(prediction: np.ndarray, target: np.ndarray, *, average: Average = "
         0.7333
     """
     return _prf(prediction, target, average)[2]
+
+
+def binary_specificity(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Specificity of a binary task: TN / (TN + FP), the recall of class 0 (the sensitivity of the negatives).
+
+    Empty inputs:
+        No negative sample in the target: 0 (``zero_division=0``).
+
+    Example:
+        >>> import numpy as np
+        >>> binary_specificity(np.array([0, 1, 1, 1]), np.array([0, 1, 0, 1]))
+        0.5
+    """
+    pred, y = _pair(prediction, target)
+    if max(pred.max(), y.max()) > 1 or min(pred.min(), y.min()) < 0:
+        raise MbenchError("specificity needs binary labels", expected="labels 0 / 1",
+                          found=f"labels {sorted(set(np.unique(np.r_[pred, y]).tolist()))[:5]}")
+    negatives = y == 0
+    return float((pred[negatives] == 0).mean()) if negatives.any() else 0.0
 
 
 def _binary_auc(scores: np.ndarray, positive: np.ndarray) -> float:

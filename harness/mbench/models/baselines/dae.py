@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 
+from mbench.inference.batched import batched_predict
 from mbench.models.baselines.torch_utils import seed_torch, to_tensor
 from mbench.models.baselines.training import fit_supervised
 from mbench.models.baselines.unet import UNetSegmenter
@@ -80,15 +81,11 @@ class DenoisingAutoencoder:
         log["n_parameters"] = int(sum(p.numel() for p in net.parameters()))
         return log
 
-    @torch.inference_mode()
     def denoise(self, images: np.ndarray) -> np.ndarray:
         """Reconstructions of (N, H, W) or (N, C, H, W) images, with the input's shape."""
         self.net.eval()
-        out = []
-        for start in range(0, len(images), max(self.batch_size, 1)):
-            x = to_tensor(images[start:start + self.batch_size], self.device)
-            out.append(self._run(x).cpu().numpy())
-        return np.concatenate(out).reshape(images.shape).astype(np.float32)
+        out = batched_predict(images, self._run, device=self.device, batch_size=self.batch_size)
+        return out.reshape(images.shape).astype(np.float32)
 
 
 class DAEUNetSegmenter:

@@ -13,16 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from mbench.errors import MbenchError
-from mbench.models.baselines.torch_utils import resize, to_tensor
+from mbench.inference.batched import batched_predict
+from mbench.models.baselines.torch_utils import resize
 from mbench.models.capabilities import Progress, no_progress
 
 __all__ = ["EnsembleSegmenter", "member_probabilities"]
 
 
-@torch.inference_mode()
 def member_probabilities(member: Any, images: np.ndarray) -> np.ndarray:
     """(N, classes, H, W) softmax probabilities of a fitted member at the input size.
 
@@ -34,12 +33,9 @@ def member_probabilities(member: Any, images: np.ndarray) -> np.ndarray:
     if getattr(member, "net", None) is None:
         raise MbenchError("ensemble member has no fitted network", fix="fit the ensemble before predict")
     member.net.eval()
-    out = []
-    step = max(int(getattr(member, "batch_size", 8)), 1)
-    for start in range(0, len(images), step):
-        x = to_tensor(images[start:start + step], member.device)
-        out.append(resize(member._forward(x), tuple(x.shape[-2:])).softmax(dim=1).float().cpu().numpy())
-    return np.concatenate(out)
+    return batched_predict(images, member._forward,
+                           lambda out, x: resize(out, tuple(x.shape[-2:])).softmax(dim=1).float(),
+                           device=member.device, batch_size=int(getattr(member, "batch_size", 8)))
 
 
 class EnsembleSegmenter:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mbench.errors import MbenchError
 
-__all__ = ["cached_hub_file"]
+__all__ = ["cached_hub_file", "cached_torch_checkpoint"]
 
 
 def _hub_dir() -> Path:
@@ -47,3 +47,27 @@ def cached_hub_file(repo_id: str, filename: str, *, explicit: str | None = None,
             f"{' --revision ' + revision if revision else ''}` and copy {folder} to the same place here "
             "(or set HF_HOME), or pass model.pretrained_path=/path/to/file, or set model.pretrained=false "
             "(an unofficial run)")
+
+
+def cached_torch_checkpoint(name: str, *, explicit: str | None = None, what: str = "pretrained weights") -> Path:
+    """Local path of torchvision checkpoint ``name`` (``$TORCH_HOME/hub/checkpoints/<name>``), or ``explicit``.
+
+    Raises:
+        MbenchError: the file is not there; the message names the place and the download command.
+    """
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise MbenchError(f"pretrained weights file not found: {path}", expected="an existing .pth file",
+                              fix="fix model.pretrained_path, or leave it unset to use the torch hub cache")
+        return path
+    import torch
+
+    path = Path(torch.hub.get_dir()) / "checkpoints" / name
+    if not path.is_file():
+        raise MbenchError(f"{what} are not in the local cache (mbench never downloads them)", expected=str(path),
+                          found="no such file",
+                          fix=f"on a machine with internet: wget https://download.pytorch.org/models/{name}, copy it to "
+                              f"{path.parent} (or set TORCH_HOME), or pass model.pretrained_path=..., or "
+                              "model.pretrained=none (an unofficial run)")
+    return path

@@ -52,9 +52,14 @@ def replicate_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    """``adam`` | ``adamw`` | ``rmsprop`` | ``sgd`` with the given learning rate."""
+    """``adam`` | ``adamw`` | ``rmsprop`` | ``sgd`` | ``adagrad`` | ``amsgrad`` (Adam, AMSGrad variant) |
+    ``sgd_momentum`` (SGD, momentum 0.9, weight decay 5e-4: TSN's setting) with the given learning rate."""
+    import functools
+
     table = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop,
-             "sgd": torch.optim.SGD}
+             "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad,
+             "amsgrad": functools.partial(torch.optim.Adam, amsgrad=True),
+             "sgd_momentum": functools.partial(torch.optim.SGD, momentum=0.9, weight_decay=5e-4)}
     if name not in table:
         from mbench.errors import MbenchError
 

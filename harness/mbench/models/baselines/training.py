@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
 
+from mbench.inference.batched import iter_predictions
 from mbench.models.baselines.torch_utils import batches, make_optimizer, pick_device, seed_torch, to_tensor
 from mbench.models.capabilities import Progress, no_progress
 
@@ -56,7 +57,9 @@ def fit_supervised(net: torch.nn.Module, *, forward: Callable[[torch.Tensor], to
     """
     generator = seed_torch(seed)
     opt = make_optimizer(optimizer, net.parameters(), lr)
-    x_all, y_all = to_tensor(images, torch.device("cpu")), torch.as_tensor(targets)
+    # lazy sources (``lazy = True``, e.g. super images read case by case) are indexed per batch, never materialised
+    x_all = images if getattr(images, "lazy", False) else to_tensor(images, torch.device("cpu"))
+    y_all = targets if getattr(targets, "lazy", False) else torch.as_tensor(targets)
     best_score, best_epoch, best_state = -np.inf, -1, None
     history = []
     start = time.perf_counter()
@@ -117,14 +120,14 @@ class SupervisedLearner(ABC):
         log["n_parameters"] = int(sum(p.numel() for p in self.net.parameters()))
         return log
 
-    @torch.inference_mode()
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        """Predictions for (N, H, W) or (N, C, H, W) images, in batches."""
+    def iter_predict(self, images: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start, predictions)`` per batch of (N, H, W) or (N, C, H, W) images (see :mod:`mbench.inference.batched`)."""
         if self.net is None:
             raise RuntimeError("predict() before fit()")
         self.net.eval()
-        out = []
-        for start in range(0, len(images), max(self.batch_size, 1)):
-            x = to_tensor(images[start:start + self.batch_size], self.device)
-            out.append(self._to_prediction(self._forward(x), x).cpu().numpy())
-        return np.concatenate(out)
+        return iter_predictions(images, self._forward, self._to_prediction, device=self.device,
+                                batch_size=self.batch_size)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Predictions for (N, H, W) or (N, C, H, W) images, in batches."""
+        return np.concatenate([p for _, p in self.iter_predict(images)])
