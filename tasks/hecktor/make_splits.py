@@ -10,10 +10,8 @@ own explicit manifest. The cards pin the hashes printed here.
 
 from pathlib import Path
 
-from mbench.data.split import write_manifest
+from mbench.data.split import seeded_folds, write_manifest
 from mbench.data.synthetic.hecktor import CENTRES
-
-import numpy as np
 
 HERE = Path(__file__).parent / "splits"
 FOLDS = [f"fold{k}" for k in range(1, 6)]
@@ -23,8 +21,7 @@ print("hecktor21_folds.json",
                      method="seeded permutation of the sorted PatientIDs cut into 5 folds (45/45/45/45/44)",
                      dataset="HECKTOR 2021 training set (224 patients)", rule=rule))
 ids = sorted(f"{CENTRES[k % len(CENTRES)]}{k + 1:03d}" for k in range(20))  # the stand-in's ids (n_patients: 20)
-order = [ids[i] for i in np.random.default_rng(2021).permutation(len(ids))]
-splits = {f: sorted(order[4 * k:4 * k + 4]) for k, f in enumerate(FOLDS)}
+splits = seeded_folds(ids, FOLDS, seed=2021)
 print("hecktor21_standin_folds.json",
       write_manifest(HERE / "hecktor21_standin_folds.json", splits, group_key="patient", seed=2021,
                      method="seeded permutation of the 20 stand-in patients cut into 5 folds of 4",

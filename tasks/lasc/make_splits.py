@@ -10,9 +10,7 @@ explicit manifest. The card pins the hashes printed here.
 
 from pathlib import Path
 
-import numpy as np
-
-from mbench.data.split import write_manifest
+from mbench.data.split import seeded_folds, write_manifest
 from mbench.data.synthetic.registry import generate_standin
 
 HERE = Path(__file__).parent / "splits"
@@ -24,8 +22,7 @@ print("lasc18_folds.json",
                      dataset="2018 Atrial Segmentation Challenge training set (100 LGE-MRI scans)", rule=rule))
 root = generate_standin("lasc2018", {})
 ids = sorted(p.name for p in (root / "Training Set").iterdir() if p.is_dir())
-order = [ids[i] for i in np.random.default_rng(2018).permutation(len(ids))]
-splits = {f: sorted(order[4 * k:4 * k + 4]) for k, f in enumerate(FOLDS)}
+splits = seeded_folds(ids, FOLDS, seed=2018)
 print("lasc18_standin_folds.json",
       write_manifest(HERE / "lasc18_standin_folds.json", splits, group_key="scan", seed=2018,
                      method="seeded permutation of the 16 stand-in scans cut into 4 folds of 4",

@@ -9,14 +9,17 @@ from __future__ import annotations
 import hashlib
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from mbench.errors import did_you_mean
+from mbench.errors import MbenchError, did_you_mean
 
 __all__ = ["DatasetAdapter", "ADAPTERS", "create_adapter"]
+
+_Entry = TypeVar("_Entry")
 
 
 class DatasetAdapter(ABC):
@@ -32,6 +35,16 @@ class DatasetAdapter(ABC):
     def __init__(self, root: Path, **params: Any) -> None:
         self.root = Path(root)
         self.params = params
+
+    def case_entry(self, table: Mapping[str, _Entry], case_id: str, dataset: str = "", unit: str = "cases") -> _Entry:
+        """``table[case_id]`` from the adapter's case index; an unknown id is an error naming ``root``.
+
+        ``dataset`` prefixes the message (``"BUSI case 'x' not found under ..."``), ``unit`` counts the table.
+        """
+        if case_id not in table:
+            raise MbenchError(f"{dataset + ' ' if dataset else ''}case {case_id!r} not found under {self.root}",
+                              found=f"{len(table)} {unit}")
+        return table[case_id]
 
     @abstractmethod
     def case_ids(self) -> list[str]:

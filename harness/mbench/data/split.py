@@ -19,7 +19,7 @@ import numpy as np
 
 from mbench.errors import MbenchError
 
-__all__ = ["SplitManifest", "sha256_file", "make_grouped_split", "expand_rule", "write_manifest"]
+__all__ = ["SplitManifest", "sha256_file", "make_grouped_split", "seeded_folds", "expand_rule", "write_manifest"]
 
 
 def sha256_file(path: Path) -> str:
@@ -251,6 +251,22 @@ def make_grouped_split(ids: list[str], test_fraction: float, val_fraction: float
     n_val = int(val_fraction * (len(order) - n_test))
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     return {"train": sorted(train), "val": sorted(val), "test": sorted(test)}
+
+
+def seeded_folds(ids: list[str], folds: list[str], seed: int) -> dict[str, list[str]]:
+    """A seeded permutation of ``ids`` (each id one group) cut into ``len(folds)`` folds of equal size.
+
+    Example:
+        >>> s = seeded_folds([f"p{i}" for i in range(8)], ["fold1", "fold2"], seed=0)
+        >>> {k: len(v) for k, v in s.items()}
+        {'fold1': 4, 'fold2': 4}
+    """
+    if not folds or len(ids) % len(folds):
+        raise MbenchError(f"{len(ids)} ids do not cut into {len(folds)} equal folds",
+                          expected=f"a multiple of {len(folds)} ids", found=str(len(ids)))
+    n = len(ids) // len(folds)
+    order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    return {f: sorted(order[n * k:n * k + n]) for k, f in enumerate(folds)}
 
 
 def write_manifest(path: Path, splits: dict[str, list[str]] | None, *, group_key: str, seed: int, method: str,

@@ -46,6 +46,9 @@ class ModelEntry:
 
 _SAMPLER_VAE = dict(latent_dim=64, base_channels=128, epochs=100, batch_size=16, lr=1e-4, beta=1.0)
 
+# the super-resolution papers' shared generator / training settings (SRResNet, BliMSR)
+_SUPER_RESOLVER = dict(channels=64, n_blocks=16, scale=4, batch_norm=False, reduction=4, disc_channels=64,
+                       iterations=350_000, batch_size=4, lr=1e-5, betas=[0.9, 0.999], hr_patch=256, val_every=5000)
 _FASTER_RCNN = dict(backbone="resnet50_fpn", classes=1, pretrained="coco", pretrained_path=None,
                     trainable_backbone_layers=3, image_size=512, optimizer="sgd", lr=1e-3, momentum=0.9,
                     weight_decay=1e-4, warmup_iters=500, epochs=32, batch_size=2, hflip=True, context_reg="none",
@@ -71,18 +74,14 @@ BUILTIN_MODELS: dict[str, ModelEntry] = {e.id: e for e in [
                dict(mode="nearest", scale=4), problems=("super_resolution",), requires_torch=False),
     ModelEntry("srresnet", "learner", "mbench.models.baselines.super_resolver:SuperResolver",
                "SRResNet / ESRNet-style generator (residual blocks, no BN, pixel shuffle) trained with L1",
-               dict(arch="srresnet", channels=64, n_blocks=16, scale=4, batch_norm=False, reduction=4,
-                    disc_channels=64, iterations=350_000, batch_size=4, lr=1e-5, betas=[0.9, 0.999], hr_patch=256,
-                    content_weight=1.0, perceptual_weight=0.0, adversarial_weight=0.0, gradient_weight=0.0,
-                    dssim_weight=0.0, val_every=5000),
+               {**_SUPER_RESOLVER, "arch": "srresnet", "content_weight": 1.0, "perceptual_weight": 0.0,
+                "adversarial_weight": 0.0, "gradient_weight": 0.0, "dssim_weight": 0.0},
                problems=("super_resolution",)),
     ModelEntry("blimsr", "learner", "mbench.models.baselines.super_resolver:SuperResolver",
                "BliMSR (Dey et al.): RMHAB attention generator, SN ResNet discriminator, perceptual + 0.01 adv + "
                "0.1 L1 + gradient + DSSIM loss",
-               dict(arch="blimsr", channels=64, n_blocks=16, scale=4, batch_norm=False, reduction=4,
-                    disc_channels=64, iterations=350_000, batch_size=4, lr=1e-5, betas=[0.9, 0.999], hr_patch=256,
-                    content_weight=0.1, perceptual_weight=1.0, adversarial_weight=0.01, gradient_weight=1.0,
-                    dssim_weight=1.0, val_every=5000),
+               {**_SUPER_RESOLVER, "arch": "blimsr", "content_weight": 0.1, "perceptual_weight": 1.0,
+                "adversarial_weight": 0.01, "gradient_weight": 1.0, "dssim_weight": 1.0},
                problems=("super_resolution",)),
     ModelEntry("voxel_poly", "learner", "mbench.models.baselines.voxel_regression:VoxelPolynomialRegressor",
                "voxel-wise quadratic least-squares regression from the input channels (no context): a lower bound",

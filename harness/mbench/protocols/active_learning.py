@@ -51,12 +51,8 @@ def _validate_selection(selected: list[str], unlabelled: tuple[str, ...], n: int
     return sorted(selected)
 
 
-class ActiveLearningProtocol(EvaluationProtocol):
+class ActiveLearningProtocol(EvaluationProtocol[ActiveLearningSpec]):
     """The ``active_learning`` protocol; the run's model is the sampler."""
-
-    @property
-    def spec(self) -> ActiveLearningSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def jobs(self) -> list[Job]:
         out = []

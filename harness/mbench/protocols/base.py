@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from mbench.data.slices import SliceSet
 from mbench.models.capabilities import Progress
 from mbench.tasks.task import Task
 
-__all__ = ["Job", "RunContext", "EvaluationProtocol", "component_seed", "normalise_images"]
+__all__ = ["Job", "RunContext", "EvaluationProtocol", "SeededSpec", "component_seed", "normalise_images"]
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,22 @@ class RunContext:
         return cache[id(slices)]
 
 
-class EvaluationProtocol(ABC):
+class SeededSpec(Protocol):
+    """What every protocol block of a task card has: the seeds of the run."""
+
+    @property
+    def seeds(self) -> list[int]: ...
+
+
+SpecT = TypeVar("SpecT", bound=SeededSpec)
+
+
+class EvaluationProtocol(ABC, Generic[SpecT]):
     """One experimental design. Subclasses expand jobs and run one job at a time.
 
+    Parametrise with the card's protocol block, e.g. ``class KFoldProtocol(EvaluationProtocol[KFoldSpec])``,
+    and ``self.spec`` is typed as that block. ``jobs`` defaults to one independent job per seed
+    (keyed ``seed<s>``); protocols with folds, rounds or dependencies override it.
     ``run_job`` receives the results of the jobs it depends on and returns a JSON-serialisable
     result holding ``rows`` (tidy score rows) and anything later jobs need.
     """
@@ -128,9 +141,14 @@ class EvaluationProtocol(ABC):
     def __init__(self, config: RunConfig) -> None:
         self.config = config
 
-    @abstractmethod
+    @property
+    def spec(self) -> SpecT:
+        """The task card's ``protocol`` block."""
+        return cast(SpecT, self.config.task.protocol)
+
     def jobs(self) -> list[Job]:
-        """All jobs of the run, dependencies before dependants."""
+        """All jobs of the run, dependencies before dependants; by default one job per seed, keyed ``seed<s>``."""
+        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.spec.seeds]
 
     @abstractmethod
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:

@@ -107,12 +107,8 @@ def pair_scores(predictions: list[dict], references: list[dict], *, radius: floa
             "tp": tp, "fp": fp, "fn": fn}
 
 
-class CrossDomainDetectionProtocol(EvaluationProtocol):
+class CrossDomainDetectionProtocol(EvaluationProtocol[CrossDomainDetectionSpec]):
     """The ``cross_domain_detection`` protocol; the run's model is a :class:`~mbench.models.capabilities.Detector`."""
-
-    @property
-    def spec(self) -> CrossDomainDetectionSpec:
-        return self.config.task.protocol
 
     def sources(self) -> list[str]:
         return list(self.spec.sources or self.spec.domains)
@@ -147,11 +143,7 @@ class CrossDomainDetectionProtocol(EvaluationProtocol):
 
     def _domain_cases(self, ctx: RunContext, domain: str, n: int | None = None) -> list[str]:
         """The domain's images (``--limit`` first), then a seeded subset of ``n`` (``train_images`` / ``test_images``)."""
-        cases = ctx.task.split.ids(domain)
-        if ctx.task.limit is not None and len(cases) > ctx.task.limit:
-            keep = np.sort(np.random.default_rng(0).choice(len(cases), ctx.task.limit, replace=False))
-            cases = [cases[i] for i in keep]
-        return image_subset(cases, n, domain)
+        return image_subset(ctx.task.split_ids(domain), n, domain)
 
     def training_tiles(self, ctx: RunContext, cases: list[str]) -> tuple[TileSequence, list[dict]]:
         t = self.spec.tiling

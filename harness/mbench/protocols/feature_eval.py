@@ -70,12 +70,8 @@ def cached_features(adapter: DatasetAdapter, case_ids: list[str], model: Feature
                             "extract_s_per_image": seconds / computed if computed else None}
 
 
-class FeatureEvalProtocol(EvaluationProtocol):
+class FeatureEvalProtocol(EvaluationProtocol[FeatureEvalSpec]):
     """The ``feature_eval`` protocol; the run's model is a :class:`~mbench.models.capabilities.FeatureModel`."""
-
-    @property
-    def spec(self) -> FeatureEvalSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def jobs(self) -> list[Job]:
         return [Job(f"seed{seed}-{test}", self.config.task.id, self.config.model, seed, k)
@@ -84,19 +80,12 @@ class FeatureEvalProtocol(EvaluationProtocol):
     def splits_to_load(self) -> list[str]:
         return []  # images are read one by one into the feature cache, never all at once
 
-    def _ids(self, ctx: RunContext, name: str) -> list[str]:
-        ids = ctx.task.split.ids(name)
-        limit = ctx.task.limit
-        if limit is not None and len(ids) > limit:  # the same seeded choice as Task.load_split
-            ids = [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), limit, replace=False))]
-        return ids
-
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
         cfg, spec = self.config, self.spec
         test_name = spec.test_splits[job.fold]
         train_names = [s for s in spec.splits if s != test_name]
-        train_ids = [c for s in train_names for c in self._ids(ctx, s)]
-        test_ids = self._ids(ctx, test_name)
+        train_ids = [c for s in train_names for c in ctx.task.split_ids(s)]
+        test_ids = ctx.task.split_ids(test_name)
         model = create_model(get_model_entry(cfg.model), cfg.model_params, cfg.run.device)
         if not isinstance(model, FeatureModel):
             raise MbenchError(f"model {cfg.model!r} is not a feature model", expected="feature_key / extract / fit / "

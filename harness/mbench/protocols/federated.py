@@ -118,12 +118,8 @@ def local_train(net: torch.nn.Module, forward: Callable[[torch.Tensor], torch.Te
     return history
 
 
-class FederatedProtocol(EvaluationProtocol):
+class FederatedProtocol(EvaluationProtocol[FederatedSpec]):
     """The ``federated`` protocol; the run's model is a torch learner (``SupervisedLearner``)."""
-
-    @property
-    def spec(self) -> FederatedSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def splits_to_load(self) -> list[str]:
         return self.spec.split_names()

@@ -48,15 +48,8 @@ def check_class_disjoint(base: np.ndarray, novel: np.ndarray) -> None:
                           fix="the few-shot split must hold classes never seen in training")
 
 
-class FewShotProtocol(EvaluationProtocol):
+class FewShotProtocol(EvaluationProtocol[FewShotSpec]):
     """The ``few_shot`` protocol; the run's model is an embedder."""
-
-    @property
-    def spec(self) -> FewShotSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.spec.seeds]
 
     def splits_to_load(self) -> list[str]:
         return self.config.task.split_names()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from mbench.config.schema import HoldoutSpec
 from mbench.inference.overlap import predict_and_score, prediction_batches
 from mbench.models.capabilities import Progress
 from mbench.models.registry import create_model, get_model_entry
@@ -14,11 +15,8 @@ from mbench.protocols.strata import strata_rows
 __all__ = ["HoldoutProtocol"]
 
 
-class HoldoutProtocol(EvaluationProtocol):
-    """The ``holdout`` protocol; the run's model is the learner."""
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.config.task.protocol.seeds]
+class HoldoutProtocol(EvaluationProtocol[HoldoutSpec]):
+    """The ``holdout`` protocol (one job per seed); the run's model is the learner."""
 
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
         cfg = self.config

@@ -52,15 +52,8 @@ def target_transform(image: np.ndarray, window: tuple[float, float] | None) -> n
     return ((np.clip(image, lo, hi) - lo) / (hi - lo)).astype(np.float32)
 
 
-class ImageToImageProtocol(EvaluationProtocol):
+class ImageToImageProtocol(EvaluationProtocol[ImageToImageSpec]):
     """The ``image_to_image`` protocol; the run's model is an ImageTranslator."""
-
-    @property
-    def spec(self) -> ImageToImageSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.spec.seeds]
 
     def splits_to_load(self) -> list[str]:
         return []  # cases are read lazily, one at a time

@@ -64,12 +64,8 @@ def carve_validation(groups: list[str], fraction: float, seed: int) -> tuple[np.
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-class KFoldProtocol(EvaluationProtocol):
+class KFoldProtocol(EvaluationProtocol[KFoldSpec]):
     """The ``kfold`` protocol; the run's model is the learner."""
-
-    @property
-    def spec(self) -> KFoldSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def jobs(self) -> list[Job]:
         return [Job(self.key(seed, fold), self.config.task.id, self.config.model, seed, k)

@@ -43,15 +43,8 @@ def leave_one_out_folds(groups: list[str]) -> list[tuple[str, np.ndarray, np.nda
     return [(g, np.flatnonzero(arr != g), np.flatnonzero(arr == g)) for g in sorted(set(groups))]
 
 
-class LeaveOneOutProtocol(EvaluationProtocol):
+class LeaveOneOutProtocol(EvaluationProtocol[LeaveOneOutSpec]):
     """The ``leave_one_out`` protocol; the run's model is a :class:`~mbench.models.capabilities.SequenceClassifier`."""
-
-    @property
-    def spec(self) -> LeaveOneOutSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.spec.seeds]
 
     def splits_to_load(self) -> list[str]:
         return []
@@ -67,9 +60,7 @@ class LeaveOneOutProtocol(EvaluationProtocol):
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
         cfg = self.config
         adapter, labels = ctx.task.adapter, cfg.task.labels
-        ids = ctx.task.split.ids(self.spec.split)
-        if ctx.task.limit is not None and len(ids) > ctx.task.limit:
-            ids = [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), ctx.task.limit, replace=False))]
+        ids = ctx.task.split_ids(self.spec.split)
         sequences = [list(adapter.load_input(c)["actions"]) for c in ids]
         y = class_codes(adapter, ids, labels)
         group_of = adapter.groups()

@@ -161,15 +161,8 @@ def registration_rows(task: TaskSpec, pair: str, group: str, data: PairData, u: 
     return rows
 
 
-class PairwiseRegistrationProtocol(EvaluationProtocol):
+class PairwiseRegistrationProtocol(EvaluationProtocol[PairwiseRegistrationSpec]):
     """The ``pairwise_registration`` protocol; the run's model is a registrar."""
-
-    @property
-    def spec(self) -> PairwiseRegistrationSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{seed}", self.config.task.id, self.config.model, seed) for seed in self.spec.seeds]
 
     def splits_to_load(self) -> list[str]:
         return []  # pairs are read one at a time

@@ -209,12 +209,8 @@ def calibration_positions(n: int, size: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-class PruningSweepProtocol(EvaluationProtocol):
+class PruningSweepProtocol(EvaluationProtocol[PruningSweepSpec]):
     """The ``pruning_sweep`` protocol; the run's model is a ClassicUNet learner (``unet_ronneberger[_lite]``)."""
-
-    @property
-    def spec(self) -> PruningSweepSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def jobs(self) -> list[Job]:
         out = []

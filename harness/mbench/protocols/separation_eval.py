@@ -22,6 +22,7 @@ from mbench.models.registry import create_model, get_model_entry
 from mbench.protocols.base import EvaluationProtocol, Job, RunContext, component_seed
 from mbench.protocols.feature_eval import class_codes
 from mbench.protocols.scoring import ALL_CASES
+from mbench.tasks.task import seeded_subset
 
 __all__ = ["SeparationEvalProtocol", "box_statistics"]
 
@@ -37,24 +38,15 @@ def box_statistics(values: np.ndarray) -> dict[str, float]:
     return dict(zip(("min", "q1", "median", "q3", "max"), map(float, q)))
 
 
-class SeparationEvalProtocol(EvaluationProtocol):
+class SeparationEvalProtocol(EvaluationProtocol[SeparationEvalSpec]):
     """The ``separation_eval`` protocol; the run's model is a source separator."""
-
-    @property
-    def spec(self) -> SeparationEvalSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{seed}", self.config.task.id, self.config.model, seed) for seed in self.spec.seeds]
 
     def splits_to_load(self) -> list[str]:
         return []  # images are separated one at a time
 
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
         cfg, spec = self.config, self.spec
-        ids = [c for name in spec.splits for c in ctx.task.split.ids(name)]
-        if ctx.task.limit is not None and len(ids) > ctx.task.limit:
-            ids = [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), ctx.task.limit, replace=False))]
+        ids = seeded_subset([c for name in spec.splits for c in ctx.task.split.ids(name)], ctx.task.limit)
         model = create_model(get_model_entry(cfg.model), cfg.model_params, cfg.run.device)
         if not isinstance(model, SourceSeparator):
             raise MbenchError(f"model {cfg.model!r} is not a source separator",

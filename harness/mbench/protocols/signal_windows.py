@@ -46,12 +46,8 @@ def cut_windows(signal: np.ndarray, length: int, stride: int) -> np.ndarray:
         (0, signal.shape[0], length), signal.dtype)
 
 
-class SignalWindowsProtocol(EvaluationProtocol):
+class SignalWindowsProtocol(EvaluationProtocol[SignalWindowsSpec]):
     """The ``signal_windows`` protocol; the run's model is a :class:`~mbench.models.capabilities.SignalLearner`."""
-
-    @property
-    def spec(self) -> SignalWindowsSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def jobs(self) -> list[Job]:
         return [Job(f"seed{seed}-{window_label(w)}", self.config.task.id, self.config.model, seed, k)
@@ -63,9 +59,7 @@ class SignalWindowsProtocol(EvaluationProtocol):
     def _windows(self, ctx: RunContext, split: str, seconds: float) -> tuple[np.ndarray, np.ndarray, list[str],
                                                                              list[str]]:
         adapter, labels = ctx.task.adapter, self.config.task.labels
-        ids = ctx.task.split.ids(split)
-        if ctx.task.limit is not None and len(ids) > ctx.task.limit:
-            ids = [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), ctx.task.limit, replace=False))]
+        ids = ctx.task.split_ids(split)
         codes = class_codes(adapter, ids, labels)
         subjects = adapter.case_attributes()
         xs, ys, recs, subs = [], [], [], []

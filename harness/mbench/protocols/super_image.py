@@ -136,12 +136,8 @@ def network_efficiency(net: Any, input_shape: tuple[int, ...]) -> dict[str, Any]
             "input_shape": [1, *input_shape]}
 
 
-class SuperImageProtocol(EvaluationProtocol):
+class SuperImageProtocol(EvaluationProtocol[SuperImageSpec]):
     """The ``super_image`` protocol; the run's model is the learner (2D on super images, or volumetric)."""
-
-    @property
-    def spec(self) -> SuperImageSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
 
     def _volumetric_model(self) -> bool:
         return is_volumetric(get_model_entry(self.config.model))
@@ -167,13 +163,8 @@ class SuperImageProtocol(EvaluationProtocol):
         cfg, spec, task = self.config, self.spec, ctx.task
         grid = job.key.split("-seed")[0].removeprefix("grid")
         test_fold = spec.folds[job.fold]
-        pool_ids = [c for f in spec.folds if f != test_fold for c in task.split.ids(f)]
-        test_ids = task.split.ids(test_fold)
-        if task.limit is not None:  # --limit: a seeded subset of each fold's cases, as split_volumes does
-            keep = lambda ids: ids if len(ids) <= task.limit else [ids[i] for i in np.sort(  # noqa: E731
-                np.random.default_rng(0).choice(len(ids), task.limit, replace=False))]
-            pool_ids = [c for f in spec.folds if f != test_fold for c in keep(task.split.ids(f))]
-            test_ids = keep(test_ids)
+        pool_ids = [c for f in spec.folds if f != test_fold for c in task.split_ids(f)]  # --limit: per fold
+        test_ids = task.split_ids(test_fold)
         groups = task.adapter.groups()
         train_pos, val_pos = carve_validation([groups[c] for c in pool_ids], spec.val_fraction,
                                               component_seed(job.seed, "kfold-val", job.fold))

@@ -135,12 +135,8 @@ def cell_kind(spec: TransferSpec, stage: str, test: str) -> str:
     return "earlier" if any(test in c for c in chain) else "zero_shot"
 
 
-class TransferProtocol(EvaluationProtocol):
+class TransferProtocol(EvaluationProtocol[TransferSpec]):
     """The ``transfer`` protocol; the run's model is the learner."""
-
-    @property
-    def spec(self) -> TransferSpec:
-        return self.config.task.protocol
 
     def domain_names(self) -> list[str]:
         return [self.spec.home, *self.spec.domains]

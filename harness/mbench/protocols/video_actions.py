@@ -43,24 +43,11 @@ def action_from_verb_noun(verb: np.ndarray, noun: np.ndarray, pairs: np.ndarray)
     return joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-12)
 
 
-class VideoActionProtocol(EvaluationProtocol):
+class VideoActionProtocol(EvaluationProtocol[VideoActionSpec]):
     """The ``video_actions`` protocol; the run's model is a :class:`~mbench.models.capabilities.VideoClassifier`."""
-
-    @property
-    def spec(self) -> VideoActionSpec:
-        return self.config.task.protocol  # type: ignore[return-value]
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.spec.seeds]
 
     def splits_to_load(self) -> list[str]:
         return []  # clips are read lazily, batch by batch
-
-    def _ids(self, ctx: RunContext, name: str) -> list[str]:
-        ids = ctx.task.split.ids(name)
-        if ctx.task.limit is not None and len(ids) > ctx.task.limit:  # the same seeded choice as Task.load_split
-            ids = [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), ctx.task.limit, replace=False))]
-        return ids
 
     def _clips(self, ctx: RunContext, ids: list[str]) -> VideoClips:
         n, size, adapter = self.spec.n_frames, self.spec.frame_size, ctx.task.adapter
@@ -87,7 +74,7 @@ class VideoActionProtocol(EvaluationProtocol):
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
         cfg, spec = self.config, self.spec
         n_classes = self._check_heads(ctx)
-        ids = {name: self._ids(ctx, name) for name in ("train", "val", "test")}
+        ids = {name: ctx.task.split_ids(name) for name in ("train", "val", "test")}
         model = create_model(get_model_entry(cfg.model), cfg.model_params, cfg.run.device)
         if not isinstance(model, VideoClassifier):
             raise MbenchError(f"model {cfg.model!r} is not a video classifier",

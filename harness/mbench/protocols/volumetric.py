@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from mbench.config.schema import FoldEnsembleSpec, VolumetricHoldoutSpec
 from mbench.data.volumes import VolumeSource, indices_to_labels, resample
 from mbench.errors import MbenchError
 from mbench.models.capabilities import Progress, VolumeSegmenter
 from mbench.models.registry import create_model, get_model_entry
-from mbench.protocols.base import EvaluationProtocol, Job, RunContext, component_seed
+from mbench.protocols.base import EvaluationProtocol, Job, RunContext, SpecT, component_seed
 from mbench.protocols.volume_scoring import volume_case_rows, volume_summary_rows
 from mbench.results.store import ResultsStore
 from mbench.tasks.volumes import class_names, split_volumes
@@ -109,7 +110,7 @@ def evaluate_volumes(task, source: VolumeSource, models: Sequence[VolumeSegmente
     return rows, attrs
 
 
-class _Volumetric(EvaluationProtocol):
+class _Volumetric(EvaluationProtocol[SpecT]):
     """Shared parts: lazy sources, model creation, checkpoint folder."""
 
     def splits_to_load(self) -> list[str]:
@@ -150,11 +151,8 @@ class _Volumetric(EvaluationProtocol):
         return model, log
 
 
-class VolumetricHoldoutProtocol(_Volumetric):
-    """The ``volumetric_holdout`` protocol."""
-
-    def jobs(self) -> list[Job]:
-        return [Job(f"seed{s}", self.config.task.id, self.config.model, s) for s in self.config.task.protocol.seeds]
+class VolumetricHoldoutProtocol(_Volumetric[VolumetricHoldoutSpec]):
+    """The ``volumetric_holdout`` protocol (one job per seed)."""
 
     def run_job(self, job: Job, ctx: RunContext, deps: dict[str, dict], progress: Progress) -> dict:
         train, val, test = self.source(ctx, "train"), self.source(ctx, "val"), self.source(ctx, "test")
@@ -168,12 +166,8 @@ class VolumetricHoldoutProtocol(_Volumetric):
                 "timings": {"train_s": train_s, "test_s": time.perf_counter() - t0}}
 
 
-class FoldEnsembleProtocol(_Volumetric):
+class FoldEnsembleProtocol(_Volumetric[FoldEnsembleSpec]):
     """The ``fold_ensemble`` protocol."""
-
-    @property
-    def spec(self):
-        return self.config.task.protocol
 
     def jobs(self) -> list[Job]:
         out = []

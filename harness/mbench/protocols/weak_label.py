@@ -79,12 +79,8 @@ def _unpack(packed: dict) -> np.ndarray:
     return bits.reshape(packed["shape"]).astype(np.uint8)
 
 
-class WeakLabelRefinementProtocol(EvaluationProtocol):
+class WeakLabelRefinementProtocol(EvaluationProtocol[WeakLabelSpec]):
     """The ``weak_label_refinement`` protocol; the run's model is the learner."""
-
-    @property
-    def spec(self) -> WeakLabelSpec:
-        return self.config.task.protocol
 
     def jobs(self) -> list[Job]:
         out = []

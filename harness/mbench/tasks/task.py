@@ -17,9 +17,23 @@ from mbench.data.synthetic import generate_standin
 from mbench.errors import MbenchError
 from mbench.tasks.targets import make_targets
 
-__all__ = ["Task"]
+__all__ = ["Task", "seeded_subset"]
 
 log = logging.getLogger(__name__)
+
+
+def seeded_subset(ids: list[str], limit: int | None) -> list[str]:
+    """The ``--limit`` choice: ``ids`` unchanged, or ``limit`` of them chosen with seed 0, in their original order.
+
+    Example:
+        >>> seeded_subset(["a", "b", "c"], None)
+        ['a', 'b', 'c']
+        >>> seeded_subset(["a", "b", "c"], 2) == seeded_subset(["a", "b", "c"], 2)
+        True
+    """
+    if limit is None or len(ids) <= limit:
+        return ids
+    return [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), limit, replace=False))]
 
 
 class Task:
@@ -72,10 +86,7 @@ class Task:
 
         Protocols that read cases one at a time (volumes, frozen inputs) use this instead of :meth:`load_split`.
         """
-        cases = self.split.ids(name)
-        if self.limit is not None and len(cases) > self.limit:
-            cases = [cases[i] for i in np.sort(np.random.default_rng(0).choice(len(cases), self.limit, replace=False))]
-        return cases
+        return seeded_subset(self.split.ids(name), self.limit)
 
     def load_split(self, name: str, progress: Callable[[int, int], None] | None = None) -> SliceSet:
         """Samples of one split (``train``, ``val``, ``test`` or a fold), truncated to ``limit`` if set.
@@ -86,9 +97,7 @@ class Task:
         s = self.spec
         cases = self.split.ids(name)
         if self.adapter.ndim == 2:
-            if self.limit is not None and len(cases) > self.limit:  # the same choice as below, before reading
-                cases = [cases[i] for i in np.sort(np.random.default_rng(0).choice(len(cases), self.limit,
-                                                                                    replace=False))]
+            cases = seeded_subset(cases, self.limit)  # the same choice as split_ids, before reading
             pre = s.preprocessing
             modalities = {} if s.slicing is None else {"main": s.slicing.main_modality, "aux": s.slicing.aux_modality}
             slices = load_images(self.adapter, cases, intensity=pre.intensity, percentiles=pre.clip_percentiles,

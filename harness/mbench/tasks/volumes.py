@@ -11,8 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import numpy as np
-
 from mbench.data.volumes import VolumeSource
 from mbench.errors import MbenchError
 from mbench.paths import cache_dir
@@ -36,9 +34,7 @@ def split_volumes(task: Task, split: str) -> VolumeSource:
     if spec.volume is None:
         raise MbenchError(f"task {spec.id} has no volume block", expected="volume: {channels: [...]}",
                           fix="add a volume block to the card (volumetric protocols need it)")
-    ids = task.split.ids(split)
-    if task.limit is not None and len(ids) > task.limit:
-        ids = [ids[i] for i in np.sort(np.random.default_rng(0).choice(len(ids), task.limit, replace=False))]
+    ids = task.split_ids(split)
     key = VolumeSource.cache_key(str(task.data_root.resolve()), adapter=spec.data.adapter, params=spec.data.params,
                                  channels=spec.volume.channels, labels=spec.labels,
                                  normalise=spec.preprocessing.normalise, spacing=spec.volume.target_spacing)

@@ -94,10 +94,7 @@ class _NiftiPairs(DatasetAdapter):
         return sorted(self._cases)
 
     def _paths(self, case_id: str) -> tuple[Path, Path]:
-        if case_id not in self._cases:
-            raise MbenchError(f"unknown case {case_id!r}", expected=f"one of {len(self._cases)} cases under "
-                              f"{self.root}", found=case_id)
-        return self._cases[case_id]
+        return self.case_entry(self._cases, case_id)
 
     def prediction_path(self, case_id: str) -> Path:
         """Where the predicted segmentation of a case is expected (same file name as its label)."""

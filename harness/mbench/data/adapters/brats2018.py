@@ -57,9 +57,7 @@ class BraTS2018Adapter(DatasetAdapter):
         return sorted(self._dirs)
 
     def _path(self, case_id: str, kind: str) -> Path:
-        if case_id not in self._dirs:
-            raise MbenchError(f"case {case_id!r} not found under {self.root}", found=f"{len(self._dirs)} cases")
-        path = self._dirs[case_id] / f"{case_id}_{kind}.nii.gz"
+        path = self.case_entry(self._dirs, case_id) / f"{case_id}_{kind}.nii.gz"
         if not path.exists():
             raise MbenchError(f"missing file {path}", expected=f"{case_id}_{{{','.join(_FILES)}}}.nii.gz",
                               fix="re-extract the case from the BraTS release")

@@ -68,9 +68,7 @@ class BusiAdapter(DatasetAdapter):
         return sorted(self._cases)
 
     def _case(self, case_id: str) -> tuple[str, Path, list[Path]]:
-        if case_id not in self._cases:
-            raise MbenchError(f"BUSI case {case_id!r} not found under {self.root}", found=f"{len(self._cases)} images")
-        return self._cases[case_id]
+        return self.case_entry(self._cases, case_id, "BUSI", "images")
 
     def load_input(self, case_id: str) -> dict[str, np.ndarray]:
         from PIL import Image

@@ -80,9 +80,7 @@ class CamusAdapter(DatasetAdapter):
         return out
 
     def _path(self, case_id: str, gt: bool) -> Path:
-        if case_id not in self._cases:
-            raise MbenchError(f"CAMUS case {case_id!r} not found under {self.root}", found=f"{len(self._cases)} cases")
-        patient = self._cases[case_id][1]
+        patient = self.case_entry(self._cases, case_id, "CAMUS")[1]
         view = case_id.rsplit("_", 1)[1]
         path = patient / f"{patient.name}_{view}_{self.phase}{'_gt' if gt else ''}.mhd"
         if not path.is_file():

@@ -42,10 +42,7 @@ class ClassifiedImagesAdapter(DatasetAdapter):
         return sorted(self._cases)
 
     def _case(self, case_id: str) -> tuple[Path, int]:
-        if case_id not in self._cases:
-            raise MbenchError(f"{self.name} case {case_id!r} not found under {self.root}",
-                              found=f"{len(self._cases)} images")
-        return self._cases[case_id]
+        return self.case_entry(self._cases, case_id, self.name, "images")
 
     def load_input(self, case_id: str) -> dict[str, np.ndarray]:
         return {"image": read_rgb(self._case(case_id)[0])}

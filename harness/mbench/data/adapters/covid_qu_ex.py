@@ -70,10 +70,7 @@ class CovidQuExAdapter(DatasetAdapter):
         return sorted(self._cases)
 
     def _case(self, case_id: str) -> tuple[str, str, Path, Path]:
-        if case_id not in self._cases:
-            raise MbenchError(f"COVID-QU-Ex case {case_id!r} not found under {self.root}",
-                              found=f"{len(self._cases)} images")
-        return self._cases[case_id]
+        return self.case_entry(self._cases, case_id, "COVID-QU-Ex", "images")
 
     def load_input(self, case_id: str) -> dict[str, np.ndarray]:
         """``image``: (H, W) uint8 grey; ``lung_mask``: (H, W) uint8, 0 or 255."""

@@ -83,10 +83,7 @@ class ImageMaskFolderAdapter(DatasetAdapter):
         return sorted(self._pairs)
 
     def _pair(self, case_id: str) -> tuple[Path, Path]:
-        if case_id not in self._pairs:
-            raise MbenchError(f"{self.dataset} case {case_id!r} not found under {self.root}",
-                              found=f"{len(self._pairs)} images")
-        return self._pairs[case_id]
+        return self.case_entry(self._pairs, case_id, self.dataset, "images")
 
     def load_input(self, case_id: str) -> dict[str, np.ndarray]:
         return {"image": read_rgb(self._pair(case_id)[0])}

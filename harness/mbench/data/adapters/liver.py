@@ -87,9 +87,7 @@ class LiTSAdapter(_LiverAdapter):
         return sorted(self._vols, key=lambda c: int(c.split("-")[1]))
 
     def _paths(self, case_id: str) -> tuple[Path, Path]:
-        if case_id not in self._vols:
-            raise MbenchError(f"case {case_id!r} not found under {self.root}", found=f"{len(self._vols)} cases")
-        vol = self._vols[case_id]
+        vol = self.case_entry(self._vols, case_id)
         seg = vol.with_name(vol.name.replace("volume-", "segmentation-"))
         if not seg.exists():
             raise MbenchError(f"missing file {seg}", expected=f"{seg.name} beside {vol.name}",
@@ -150,11 +148,9 @@ class ChaosT2SpirAdapter(_LiverAdapter):
         """DICOM and PNG paths of a case, ordered along the slice normal."""
         if case_id in self._cache:
             return self._cache[case_id]
-        if case_id not in self._dirs:
-            raise MbenchError(f"case {case_id!r} not found under {self.root}", found=f"{len(self._dirs)} cases")
+        folder = self.case_entry(self._dirs, case_id)
         import pydicom
 
-        folder = self._dirs[case_id]
         keyed = []
         for dcm in sorted((folder / "DICOM_anon").glob("*.dcm")):
             ds = pydicom.dcmread(str(dcm), stop_before_pixels=True)
@@ -263,9 +259,7 @@ class DLDSAdapter(_LiverAdapter):
     def _files(self, case_id: str) -> tuple[list[Path], Path]:
         if case_id in self._cache:
             return self._cache[case_id]
-        if case_id not in self._series_dirs:
-            raise MbenchError(f"case {case_id!r} not found under {self.root}", found=f"{len(self._series_dirs)} cases")
-        folder = self._series_dirs[case_id]
+        folder = self.case_entry(self._series_dirs, case_id)
         dicoms = [p for p in (folder / self.image_dir).glob(self.image_glob) if p.is_file() and not p.name.startswith(".")]
         masks = sorted((folder / self.mask_dir).glob(self.mask_glob))
         if not dicoms or len(masks) != 1:

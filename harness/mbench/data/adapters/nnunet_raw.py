@@ -117,9 +117,7 @@ class NnUNetRawAdapter(DatasetAdapter):
         return {c: {k: v for k, v in self._meta.get(c, {}).items() if k != "patient"} for c in self.case_ids()}
 
     def _image(self, case: str, channel: int) -> Path:
-        if case not in self._cases:
-            raise MbenchError(f"case {case!r} not found under {self.root}", found=f"{len(self._cases)} cases")
-        return self.root / _PARTS[self._cases[case]][0] / f"{case}_{channel:04d}{self.ending}"
+        return self.root / _PARTS[self.case_entry(self._cases, case)][0] / f"{case}_{channel:04d}{self.ending}"
 
     def _label(self, case: str) -> Path:
         return self.root / _PARTS[self._cases[case]][1] / f"{case}{self.ending}"

@@ -78,10 +78,7 @@ class ShoulderImplantAdapter(DatasetAdapter):
         return sorted(self._rows)
 
     def _row(self, case_id: str) -> dict[str, str]:
-        if case_id not in self._rows:
-            raise MbenchError(f"shoulder implant case {case_id!r} not found under {self.root}",
-                              found=f"{len(self._rows)} images")
-        return self._rows[case_id]
+        return self.case_entry(self._rows, case_id, "shoulder implant", "images")
 
     def load_input(self, case_id: str) -> dict[str, np.ndarray]:
         """``image``: (H, W) uint8 grey (the paper converts to greyscale)."""

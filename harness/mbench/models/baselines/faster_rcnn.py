@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,7 +29,7 @@ from torch import nn
 
 from mbench.errors import MbenchError
 from mbench.models.baselines.context_reg import ContextRegulariser
-from mbench.models.baselines.pretrained import cached_torch_checkpoint
+from mbench.models.baselines.pretrained import known_torch_checkpoint
 from mbench.models.baselines.torch_utils import pick_device, seed_torch
 from mbench.models.capabilities import Progress, no_progress
 
@@ -42,15 +41,6 @@ PRETRAINED_FILES = {
     ("resnet50_fpn", "imagenet"): "resnet50-0676ba61.pth",
     ("resnet18_fpn", "imagenet"): "resnet18-f37072fd.pth",
 }
-
-
-def _weights_file(backbone: str, pretrained: str, explicit: str | None) -> Path:
-    name = PRETRAINED_FILES.get((backbone, pretrained))
-    if name is None and not explicit:
-        raise MbenchError(f"no {pretrained!r} weights are known for backbone {backbone!r}",
-                          expected=str(sorted(PRETRAINED_FILES)), found=f"({backbone!r}, {pretrained!r})",
-                          fix="pass model.pretrained_path=/path/to/weights.pth or model.pretrained=none")
-    return cached_torch_checkpoint(name or "", explicit=explicit, what=f"pretrained {pretrained} weights for {backbone}")
 
 
 class RegularisedBackbone(nn.Module):
@@ -133,8 +123,8 @@ class FasterRCNNDetector:
                          box_predictor=FastRCNNPredictor(self.representation_size, self.classes + 1),
                          box_score_thresh=self.score_threshold, **self._sizes)
         if self.pretrained != "none":
-            state = torch.load(_weights_file(self.backbone, self.pretrained, self.pretrained_path), map_location="cpu",
-                               weights_only=True)
+            weights = known_torch_checkpoint(PRETRAINED_FILES, self.backbone, self.pretrained, self.pretrained_path)
+            state = torch.load(weights, map_location="cpu", weights_only=True)
             if self.pretrained == "imagenet":
                 missing, _ = net.backbone.body.load_state_dict({k: v for k, v in state.items() if not k.startswith("fc.")},
                                                                strict=False)

@@ -8,17 +8,27 @@ exact file, where to put it, and the command to fetch it on a machine with inter
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from mbench.errors import MbenchError
 
-__all__ = ["cached_hub_file", "cached_torch_checkpoint"]
+__all__ = ["cached_hub_file", "cached_torch_checkpoint", "known_torch_checkpoint"]
 
 
 def _hub_dir() -> Path:
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
     return Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+
+
+def _explicit_file(explicit: str, expected: str, cache: str) -> Path:
+    """``model.pretrained_path`` as a path; an error that names it when the file is missing."""
+    path = Path(explicit).expanduser()
+    if not path.is_file():
+        raise MbenchError(f"pretrained weights file not found: {path}", expected=expected,
+                          fix=f"fix model.pretrained_path, or leave it unset to use the {cache}")
+    return path
 
 
 def cached_hub_file(repo_id: str, filename: str, *, explicit: str | None = None, revision: str | None = None) -> Path:
@@ -28,11 +38,7 @@ def cached_hub_file(repo_id: str, filename: str, *, explicit: str | None = None,
         MbenchError: the file is not cached; the message says where it must go.
     """
     if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise MbenchError(f"pretrained weights file not found: {path}", expected="an existing weights file",
-                              fix="fix model.pretrained_path, or leave it unset to use the hub cache")
-        return path
+        return _explicit_file(explicit, "an existing weights file", "hub cache")
     from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(repo_id, filename, cache_dir=str(_hub_dir()), revision=revision)
@@ -56,11 +62,7 @@ def cached_torch_checkpoint(name: str, *, explicit: str | None = None, what: str
         MbenchError: the file is not there; the message names the place and the download command.
     """
     if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise MbenchError(f"pretrained weights file not found: {path}", expected="an existing .pth file",
-                              fix="fix model.pretrained_path, or leave it unset to use the torch hub cache")
-        return path
+        return _explicit_file(explicit, "an existing .pth file", "torch hub cache")
     import torch
 
     path = Path(torch.hub.get_dir()) / "checkpoints" / name
@@ -71,3 +73,20 @@ def cached_torch_checkpoint(name: str, *, explicit: str | None = None, what: str
                               f"{path.parent} (or set TORCH_HOME), or pass model.pretrained_path=..., or "
                               "model.pretrained=none (an unofficial run)")
     return path
+
+
+def known_torch_checkpoint(files: Mapping[tuple[str, str], str], arch: str, pretrained: str,
+                           explicit: str | None = None) -> Path:
+    """The weights of ``(arch, pretrained)``: ``explicit``, else ``files[(arch, pretrained)]`` in the torch hub cache.
+
+    ``files`` maps (architecture, weights name) to torchvision's download name; never a download.
+
+    Raises:
+        MbenchError: the pair is not in ``files`` (and no ``explicit`` file), or the file is missing.
+    """
+    name = files.get((arch, pretrained))
+    if name is None and not explicit:
+        raise MbenchError(f"no {pretrained!r} weights are known for {arch!r}", expected=str(sorted(files)),
+                          found=f"({arch!r}, {pretrained!r})",
+                          fix="pass model.pretrained_path=/path/to/weights.pth or model.pretrained=none")
+    return cached_torch_checkpoint(name or "", explicit=explicit, what=f"pretrained {pretrained} weights for {arch}")

@@ -50,7 +50,20 @@ class _ResBlock(nn.Module):
         return x + self.body(x)
 
 
-class SRResNet(nn.Module):
+class _LongResidualSR(nn.Module):
+    """``tail(up(h + body(h)))`` with ``h = head(x)``: the generator shape SRResNet and BliMSR share."""
+
+    head: nn.Module
+    body: nn.Module
+    up: nn.Module
+    tail: nn.Module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.head(x)
+        return self.tail(self.up(h + self.body(h)))
+
+
+class SRResNet(_LongResidualSR):
     """SRResNet generator (one input and output channel)."""
 
     def __init__(self, channels: int = 64, n_blocks: int = 16, scale: int = 4, batch_norm: bool = False) -> None:
@@ -61,10 +74,6 @@ class SRResNet(nn.Module):
                                   nn.BatchNorm2d(channels) if batch_norm else nn.Identity())
         self.up = upsampler(channels, scale)
         self.tail = nn.Conv2d(channels, 1, 9, padding=4)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(x)
-        return self.tail(self.up(h + self.body(h)))
 
 
 class RMHAB(nn.Module):
@@ -85,7 +94,7 @@ class RMHAB(nn.Module):
         return x + f * attention
 
 
-class BliMSRGenerator(nn.Module):
+class BliMSRGenerator(_LongResidualSR):
     """BliMSR generator: head conv, ``n_blocks`` RMHABs with a long residual, pixel-shuffle upsampling, tail conv."""
 
     def __init__(self, channels: int = 64, n_blocks: int = 16, scale: int = 4, reduction: int = 4) -> None:
@@ -95,10 +104,6 @@ class BliMSRGenerator(nn.Module):
                                   nn.Conv2d(channels, channels, 3, padding=1))
         self.up = upsampler(channels, scale)
         self.tail = nn.Conv2d(channels, 1, 3, padding=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.head(x)
-        return self.tail(self.up(h + self.body(h)))
 
 
 class _SNBlock(nn.Module):

@@ -20,14 +20,13 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
 from mbench.errors import MbenchError
-from mbench.models.baselines.pretrained import cached_torch_checkpoint
+from mbench.models.baselines.pretrained import known_torch_checkpoint
 from mbench.models.baselines.torch_utils import IMAGENET_MEAN, IMAGENET_STD, pick_device, seed_torch
 from mbench.models.baselines.training import fit_supervised
 from mbench.models.capabilities import Progress, no_progress
@@ -39,15 +38,6 @@ KINETICS_MEAN, KINETICS_STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0
 PRETRAINED_FILES = {("r3d_18", "kinetics"): "r3d_18-b3b3357e.pth", ("tsn_resnet18", "imagenet"): "resnet18-f37072fd.pth",
                     ("tsn_resnet50", "imagenet"): "resnet50-0676ba61.pth"}
 ARCHITECTURES = ("c3d_small", "r3d_18", "tsn_resnet18", "tsn_resnet50")
-
-
-def _checkpoint(arch: str, pretrained: str, explicit: str | None) -> Path:
-    """The local weights file of (arch, pretrained): ``explicit`` or the torch hub cache; never a download."""
-    name = PRETRAINED_FILES.get((arch, pretrained))
-    if name is None and not explicit:
-        raise MbenchError(f"no {pretrained!r} weights are known for {arch!r}", expected=str(sorted(PRETRAINED_FILES)),
-                          fix="pass model.pretrained_path=/path/to/weights.pth or model.pretrained=none")
-    return cached_torch_checkpoint(name or "", explicit=explicit, what=f"pretrained {pretrained} weights for {arch}")
 
 
 class MultiHead(nn.Module):
@@ -80,22 +70,15 @@ class _VideoNet(nn.Module):
             self.backbone = nn.Sequential(*block(3, 16, (1, 2, 2)), *block(16, 32, (2, 2, 2)), *block(32, 64, (1, 2, 2)),
                                           nn.AdaptiveAvgPool3d(1), nn.Flatten())
             width = 64
-        elif arch == "r3d_18":
+        elif arch in ("r3d_18", "tsn_resnet18", "tsn_resnet50"):  # torchvision ResNets: (optional) weights, no fc
+            import torchvision
             from torchvision.models.video import r3d_18
 
-            self.backbone = r3d_18(weights=None)
+            build = r3d_18 if arch == "r3d_18" else getattr(torchvision.models, arch.removeprefix("tsn_"))
+            self.backbone = build(weights=None)
             if pretrained != "none":
-                self.backbone.load_state_dict(torch.load(_checkpoint(arch, pretrained, pretrained_path),
-                                                         map_location="cpu", weights_only=True))
-            width = self.backbone.fc.in_features
-            self.backbone.fc = nn.Identity()
-        elif arch in ("tsn_resnet18", "tsn_resnet50"):
-            import torchvision
-
-            self.backbone = getattr(torchvision.models, arch.removeprefix("tsn_"))(weights=None)
-            if pretrained != "none":
-                self.backbone.load_state_dict(torch.load(_checkpoint(arch, pretrained, pretrained_path),
-                                                         map_location="cpu", weights_only=True))
+                weights = known_torch_checkpoint(PRETRAINED_FILES, arch, pretrained, pretrained_path)
+                self.backbone.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
             width = self.backbone.fc.in_features
             self.backbone.fc = nn.Identity()
         else:
