@@ -5,6 +5,7 @@ class_code``). Subclasses (fundus, MED-NODE ...) only find their images and labe
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,9 @@ class ClassifiedImagesAdapter(DatasetAdapter):
         if not self._cases:
             raise MbenchError(f"{self.name}: no labelled images under {self.root}", fix="set data.root to the release")
 
+    @abstractmethod
     def _find(self) -> dict[str, tuple[Path, int]]:
-        raise NotImplementedError
+        """The cases of the layout under ``self.root``."""
 
     def case_ids(self) -> list[str]:
         return sorted(self._cases)

@@ -21,6 +21,7 @@ MATLAB v7.3 (HDF5) files are read with h5py when installed.
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,8 +61,9 @@ class EEGRecordingsAdapter(DatasetAdapter):
         if not self._cases:
             raise MbenchError(f"no EEG recordings under {self.root}", fix="set data.root to the release folder")
 
+    @abstractmethod
     def _find(self) -> dict[str, tuple[Path, str, int | None, str, int]]:
-        raise NotImplementedError
+        """The cases of the layout under ``self.root``."""
 
     def case_ids(self) -> list[str]:
         return sorted(self._cases)
