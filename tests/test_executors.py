@@ -108,6 +108,22 @@ def test_executor_options_do_not_change_the_run():
         resolve_run_config("brats", "mvaal", {"run.gpus_per_job": -1})
 
 
+def test_every_executor_runs_a_job_with_the_same_torch_threads():
+    """Reductions depend on the thread count: a job runs with run.threads (default 1) wherever it runs."""
+    torch = pytest.importorskip("torch")
+    from mbench.executors.work import torch_threads
+
+    assert resolve_run_config("brats", "mvaal").run.execution.job_threads == 1
+    assert resolve_run_config("brats", "mvaal", {"run.cpus_per_job": 4}).run.execution.job_threads == 4
+    assert resolve_run_config("brats", "mvaal", {"run.threads": 2}).run.execution.job_threads == 2
+    with pytest.raises(MbenchError, match="run.threads must be a positive integer"):
+        resolve_run_config("brats", "mvaal", {"run.threads": 0})
+    before = torch.get_num_threads()
+    with torch_threads(3):
+        assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before
+
+
 def test_run_seed_selects_one_protocol_seed():
     one = resolve_run_config("brats", "mvaal", {"run.seed": 2})
     assert one.task.protocol.seeds == [2] and not one.official

@@ -14,6 +14,8 @@ Keys (``run.<key>=<value>`` on the command line):
                     ``cuda`` or ``auto`` and the cluster has GPUs, else 0)
 ``cpus_per_job``    CPUs each job requests (default 1)
 ``mem_per_job``     memory each job requests, in GiB (default: no request)
+``threads``         CPU threads of torch inside each job, the same under every executor so that results do not
+                    depend on where a job ran (default: ``cpus_per_job`` rounded down, at least 1; else 1)
 ``max_retries``     how often a job lost to a node failure is resubmitted (default 3)
 ``slurm_partition`` slurm: partition (``--partition``)
 ``slurm_time``      slurm: time limit per job in minutes (default 60)
@@ -51,6 +53,7 @@ class ExecutionOptions:
     gpus_per_job: float | None = None
     cpus_per_job: float | None = None
     mem_per_job: float | None = None
+    threads: int | None = None
     max_retries: int = 3
     slurm_partition: str | None = None
     slurm_time: int = 60
@@ -71,6 +74,9 @@ class ExecutionOptions:
             if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
                 raise MbenchError(f"run.{name} must be a non-negative number", found=repr(value),
                                   fix=f"e.g. run.{name}=1")
+        if self.threads is not None and (not isinstance(self.threads, int) or isinstance(self.threads, bool)
+                                         or self.threads < 1):
+            raise MbenchError("run.threads must be a positive integer", found=repr(self.threads), fix="e.g. run.threads=4")
         if self.slurm_cluster is not None and self.slurm_cluster not in _SLURM_CLUSTERS:
             raise did_you_mean("slurm cluster", str(self.slurm_cluster), _SLURM_CLUSTERS,
                                fix="run.slurm_cluster=slurm|local|debug")
@@ -78,6 +84,18 @@ class ExecutionOptions:
             raise MbenchError("run.workers applies to the local executor only",
                               found=f"run.executor={self.executor} run.workers={self.workers}",
                               fix="drop run.workers: a cluster runs as many jobs at once as it has resources")
+
+    @property
+    def job_threads(self) -> int:
+        """Torch threads per job: ``threads``, else ``cpus_per_job`` rounded down (at least 1), else 1.
+
+        Example:
+            >>> ExecutionOptions().job_threads, ExecutionOptions(cpus_per_job=4).job_threads
+            (1, 4)
+        """
+        if self.threads is not None:
+            return self.threads
+        return max(1, int(self.cpus_per_job)) if self.cpus_per_job else 1
 
     @classmethod
     def from_overrides(cls, values: dict[str, Any]) -> ExecutionOptions:

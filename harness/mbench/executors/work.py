@@ -11,11 +11,13 @@ through the ``emit`` callable the executor provides (a queue, a Ray actor, a fil
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ from mbench.config.resolve import RunConfig
 from mbench.inference.settings import use_inference
 from mbench.protocols.base import EvaluationProtocol, Job, RunContext
 
-__all__ = ["Emit", "WorkItem", "run_work_item", "throttled", "worker_environment"]
+__all__ = ["Emit", "WorkItem", "run_work_item", "throttled", "torch_threads", "worker_environment"]
 
 Emit = Callable[[tuple], None]
 
@@ -77,6 +79,31 @@ def throttled(emit: Emit, interval_s: float = 0.25) -> Emit:
     return forward
 
 
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads, then restore the previous count (no-op without torch).
+
+    Floating-point reductions depend on the number of threads, so every executor runs a job with the same
+    count (``run.threads``): a job gives the same numbers in this process, a pool worker, a Ray worker or a
+    SLURM task.
+
+    Example:
+        >>> with torch_threads(1):
+        ...     pass
+    """
+    if importlib.util.find_spec("torch") is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_work_item(item: WorkItem, emit: Emit | None = None,
                   prepared: tuple[EvaluationProtocol, RunContext] | None = None) -> dict[str, Any]:
     """Run one job and return its result (with ``job``: identifying columns, key, seconds, host).
@@ -93,11 +120,12 @@ def run_work_item(item: WorkItem, emit: Emit | None = None,
     protocol, ctx = prepared if prepared is not None else _prepared(item.config)
     emit((item.tag, "started", protocol.job_stages(job)))
     t0 = time.perf_counter()
-    with use_inference(item.config.run.inference):  # precision, eval batch size, loader workers of predictions
+    threads = item.config.run.execution.job_threads
+    with use_inference(item.config.run.inference), torch_threads(threads):  # precision, batch size, loader workers
         result = protocol.run_job(job, ctx, dict(item.deps),
                                   lambda stage, done, total: emit((item.tag, "progress", stage, done, total)))
     result["job"] = {**job.context(), "key": job.key, "seconds": time.perf_counter() - t0,
-                     "host": socket.gethostname(), "pid": os.getpid()}
+                     "host": socket.gethostname(), "pid": os.getpid(), "threads": threads}
     return result
 
 
