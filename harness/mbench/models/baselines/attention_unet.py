@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from mbench.models.baselines.unet_classic import ClassicUNetSegmenter, _block
+from mbench.models.baselines.unet_classic import ClassicUNet, ClassicUNetSegmenter
 
 __all__ = ["AttentionGate", "AttentionUNet", "AttentionUNetSegmenter", "soft_dice_loss"]
 
@@ -40,8 +40,8 @@ class AttentionGate(nn.Module):
         return x * self.coefficients(x, g)
 
 
-class AttentionUNet(nn.Module):
-    """2D Attention U-Net with ``len(widths) - 1`` pooling steps.
+class AttentionUNet(ClassicUNet):
+    """2D Attention U-Net with ``len(widths) - 1`` pooling steps: :class:`ClassicUNet` with gated skips.
 
     Example:
         >>> net = AttentionUNet(1, 2, [4, 8, 16])
@@ -49,30 +49,11 @@ class AttentionUNet(nn.Module):
         (1, 2, 10, 12)
     """
 
-    def __init__(self, in_channels: int, classes: int, widths: list[int] | tuple[int, ...]) -> None:
-        super().__init__()
-        widths = list(widths)
-        self.down = nn.ModuleList([_block(in_channels, widths[0])]
-                                  + [_block(a, b) for a, b in zip(widths[:-1], widths[1:])])
+    def _build_skip_modules(self, widths: list[int]) -> None:
         self.gates = nn.ModuleList([AttentionGate(a, b, max(a // 2, 1)) for a, b in zip(widths[:-1], widths[1:])])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths[:-1], widths[1:])])
-        self.dec = nn.ModuleList([_block(2 * a, a) for a in widths[:-1]])
-        self.head = nn.Conv2d(widths[0], classes, 1)
-        self.factor = 2 ** (len(widths) - 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % self.factor, (-w) % self.factor
-        x = nnf.pad(x, (0, pw, 0, ph))
-        skips = []
-        for i, block in enumerate(self.down):
-            x = block(x if i == 0 else nnf.max_pool2d(x, 2))
-            skips.append(x)
-        x = skips.pop()
-        for gate, up, dec in zip(reversed(self.gates), reversed(self.up), reversed(self.dec)):
-            skip = skips.pop()
-            x = dec(torch.cat([gate(skip, x), up(x)], dim=1))
-        return self.head(x)[..., :h, :w]
+    def _skip(self, level: int, skip: torch.Tensor, coarser: torch.Tensor) -> torch.Tensor:
+        return self.gates[level](skip, coarser)
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:

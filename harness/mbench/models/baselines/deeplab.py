@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mbench.errors import MbenchError
-from mbench.models.baselines.pretrained import cached_hub_file
 from mbench.models.baselines.unet import UNetSegmenter
 
 __all__ = ["DeepLabV3PlusSegmenter"]
@@ -30,22 +28,6 @@ class DeepLabV3PlusSegmenter(UNetSegmenter):
 
     def build(self, targets: np.ndarray | None = None) -> torch.nn.Module:
         import segmentation_models_pytorch as smp
-        from segmentation_models_pytorch.encoders import encoders
 
         a = self.arch
-        kwargs = dict(encoder_weights=None, decoder_channels=a["decoder_channels"][0], classes=a["classes"])
-        if not self.pretrained:
-            return smp.DeepLabV3Plus(a["encoder"], in_channels=a["in_channels"], **kwargs).to(self.device)
-        if a["encoder"] not in encoders:
-            raise MbenchError(f"pretrained=true is supported for smp's own encoders, not {a['encoder']!r}",
-                              expected="e.g. resnet50, mobilenet_v2", found=a["encoder"])
-        from safetensors.torch import load_file
-
-        net = smp.DeepLabV3Plus(a["encoder"], in_channels=3, **kwargs)
-        settings = encoders[a["encoder"]]["pretrained_settings"]["imagenet"]
-        path = cached_hub_file(settings["repo_id"], "model.safetensors", explicit=self.pretrained_path,
-                               revision=settings.get("revision"))
-        net.encoder.load_state_dict(load_file(str(path)))
-        if a["in_channels"] != 3:
-            net.encoder.set_in_channels(a["in_channels"], pretrained=True)
-        return net.to(self.device)
+        return self._smp_network(smp.DeepLabV3Plus, decoder_channels=a["decoder_channels"][0], classes=a["classes"])

@@ -66,21 +66,26 @@ class UNetSegmenter(SupervisedLearner):
     def build(self, targets: np.ndarray | None = None) -> torch.nn.Module:
         """A freshly initialised network (encoder weights loaded when ``pretrained``)."""
         import segmentation_models_pytorch as smp
+
+        a = self.arch
+        return self._smp_network(smp.Unet, encoder_depth=a["encoder_depth"], decoder_channels=a["decoder_channels"],
+                                 classes=a["classes"])
+
+    def _smp_network(self, factory, **kwargs) -> torch.nn.Module:
+        """``factory(encoder, ...)`` (an smp architecture) on the device, with the encoder's ImageNet weights read
+        from the local Hugging Face cache when ``pretrained`` (extra input channels adapted by smp)."""
         from segmentation_models_pytorch.encoders import encoders
 
         a = self.arch
         if not self.pretrained:
-            return smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
-                            decoder_channels=a["decoder_channels"], in_channels=a["in_channels"],
-                            classes=a["classes"]).to(self.device)
+            return factory(a["encoder"], encoder_weights=None, in_channels=a["in_channels"], **kwargs).to(self.device)
         if a["encoder"] not in encoders:
             raise MbenchError(f"pretrained=true is supported for smp's own encoders, not {a['encoder']!r}",
-                              expected="e.g. resnet18, resnet34, resnet50", found=a["encoder"],
+                              expected="e.g. resnet18, resnet34, resnet50, mobilenet_v2", found=a["encoder"],
                               fix="choose e.g. encoder=resnet34, or pretrained=false")
         from safetensors.torch import load_file
 
-        net = smp.Unet(a["encoder"], encoder_depth=a["encoder_depth"], encoder_weights=None,
-                       decoder_channels=a["decoder_channels"], in_channels=3, classes=a["classes"])
+        net = factory(a["encoder"], encoder_weights=None, in_channels=3, **kwargs)
         settings = encoders[a["encoder"]]["pretrained_settings"]["imagenet"]
         path = cached_hub_file(settings["repo_id"], "model.safetensors", explicit=self.pretrained_path,
                                revision=settings.get("revision"))

@@ -39,6 +39,7 @@ class ClassicUNet(nn.Module):
         widths = list(widths)
         self.down = nn.ModuleList([_block(in_channels, widths[0])]
                                   + [_block(a, b) for a, b in zip(widths[:-1], widths[1:])])
+        self._build_skip_modules(widths)
         self.up = nn.ModuleList([nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths[:-1], widths[1:])])
         self.dec = nn.ModuleList([_block(2 * a, a) for a in widths[:-1]])
         self.head = nn.Conv2d(widths[0], classes, 1)
@@ -53,9 +54,16 @@ class ClassicUNet(nn.Module):
             x = block(x if i == 0 else nnf.max_pool2d(x, 2))
             skips.append(x)
         x = skips.pop()
-        for up, dec in zip(reversed(self.up), reversed(self.dec)):
-            x = dec(torch.cat([skips.pop(), up(x)], dim=1))
+        for level in reversed(range(len(self.up))):
+            x = self.dec[level](torch.cat([self._skip(level, skips.pop(), x), self.up[level](x)], dim=1))
         return self.head(x)[..., :h, :w]
+
+    def _build_skip_modules(self, widths: list[int]) -> None:
+        """Modules acting on the skip connections (none here; built before the decoder, see AttentionUNet)."""
+
+    def _skip(self, level: int, skip: torch.Tensor, coarser: torch.Tensor) -> torch.Tensor:
+        """The skip features of ``level`` as the decoder receives them (``coarser``: the gating signal)."""
+        return skip
 
 
 class ClassicUNetSegmenter(SupervisedLearner):
